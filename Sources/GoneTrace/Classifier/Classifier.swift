@@ -1,0 +1,194 @@
+/// Decides the cause of each 410. Pure: a call and the correlated timelines in, a verdict out.
+/// Each rule below is a small function that encodes one piece of AWS's documented behaviour.
+public struct Classifier: Sendable {
+  /// API Gateway closes a connection after 10 minutes without a message in either direction.
+  public static let idleTimeout: EpochMillis = 10 * 60_000
+  /// And after 2 hours whatever happens (WebSocket quotas, "Connection duration").
+  public static let maxDuration: EpochMillis = 2 * 3600_000
+
+  public var skew: EpochMillis
+
+  public init(skew: EpochMillis = 2_000) { self.skew = skew }
+
+  public func classify(_ correlation: Correlation) -> [Verdict] {
+    correlation.calls.map { classify($0, in: correlation) }
+  }
+
+  public func classify(_ call: GoneCall, in c: Correlation) -> Verdict {
+    let op = call.operation ?? "the call"
+    var evidence = call.facts.map { Evidence(origin: $0.origin, time: $0.time, text: $0.text) }
+    if let e = call.targetEvidence { evidence.append(e) }
+    func verdict(
+      _ detail: Detail, _ confidence: Confidence, _ explanation: String, timeline: ConnectionTimeline? = nil,
+      more: [Evidence] = [], newConnection: String? = nil
+    ) -> Verdict {
+      var all = evidence + more
+      all.sort()
+      var unique: [Evidence] = []
+      for e in all where !unique.contains(e) { unique.append(e) }
+      return Verdict(time: call.time, operation: call.operation, connectionId: call.target,
+        lambdaRequestId: call.lambdaRequestId, sdkRequestId: call.sdkRequestId, detail: detail,
+        confidence: confidence, newConnectionId: newConnection, connection: timeline.map(summary), explanation: explanation,
+        evidence: unique)
+    }
+
+    guard let target = call.target else {
+      return verdict(.noTargetId, .high,
+        "No log line of this invocation names the connection \(op) was aimed at; log the connectionId with the error.")
+    }
+    // A guess from the triggering request is weaker than a line naming the target.
+    let targetDoubt = call.targetSource == .invocationTrigger
+
+    // Posted from inside the `$connect` invocation of that very connection.
+    if let lambda = call.lambdaRequestId, let trigger = c.triggerOf[lambda], trigger.kind == .connect,
+      trigger.connectionId == target
+    {
+      let link = c.linkEvidence[lambda].map { [$0] } ?? []
+      return verdict(.postedFromConnectHandler, .high,
+        "\(op) to \(target) ran inside its own $connect invocation, before API Gateway had established "
+          + "the connection; post after $connect returns.",
+        timeline: c.timelines[target], more: trigger.evidence + link)
+    }
+    guard let t = c.timelines[target] else {
+      return verdict(.neverSeen, targetDoubt ? .low : .medium,
+        "No log line shows \(target) connecting, sending or disconnecting; include the API Gateway logs of that "
+          + "period, or the id never existed.")
+    }
+    let time = call.time
+    let connectEvidence = t.connects.flatMap(\.evidence)
+
+    if t.connectSucceeded == false {
+      let status = t.connectFailureStatus.map { " (status \($0))" } ?? ""
+      return verdict(.connectRejected, targetDoubt ? .medium : .high,
+        "\(target) never connected: its $connect failed\(status), yet the id was kept and posted to; store ids "
+          + "only after $connect succeeds.",
+        timeline: t, more: connectEvidence)
+    }
+    if let requested = t.connectRequestedAt {
+      let completed = t.connectCompletedAt
+      if time + skew < requested {
+        return verdict(.postedBeforeConnectCompleted, .low,
+          "\(op) to \(target) came \(seconds(requested - time)) before its $connect was even requested.",
+          timeline: t, more: connectEvidence)
+      }
+      if let completed, time < completed - skew || (time < completed && t.disconnect == nil && t.messages.isEmpty) {
+        return verdict(.postedBeforeConnectCompleted, targetDoubt ? .medium : .high,
+          "\(op) to \(target) came \(seconds(time - requested)) after its $connect request and before the connect "
+            + "completed; wait for $connect to return before posting.",
+          timeline: t, more: connectEvidence)
+      }
+    }
+
+    // The same client already holds a newer connection.
+    if let reconnect = newerConnection(of: t, before: time, in: c) {
+      let n = c.timelines[reconnect]!
+      let who = c.clientKey.key(t.client).map(describe) ?? "the same client"
+      return verdict(.newerConnection, targetDoubt ? .low : (t.client.principalId != nil ? .high : .medium),
+        "\(who) reconnected as \(reconnect) \(seconds(time - (n.connectRequestedAt ?? time))) before \(op) "
+          + "to the old id \(target); key the connection store by client so the new id replaces the old.",
+        timeline: t, more: n.connects.flatMap(\.evidence) + (t.disconnect?.evidence ?? []),
+        newConnection: reconnect)
+    }
+
+    let lastActivity = t.lastActivityAt
+    let lastEvidence = t.messages.last?.evidence ?? connectEvidence
+    if let d = t.disconnect {
+      let closedAt = d.time
+      let confidence: Confidence = closedAt <= time + skew ? (targetDoubt ? .medium : .high) : .low
+      let when = closedAt <= time + skew
+        ? "\(seconds(time - closedAt)) before \(op)"
+        : "only \(seconds(closedAt - time)) after \(op) (clock skew?)"
+      let code = d.disconnectStatusCode
+      let reason = d.disconnectReason ?? ""
+      let lifetime = t.openedAt.map { closedAt - $0 }
+      let idle = lastActivity.map { closedAt - $0 }
+      let closeText = code.map { " with code \($0)" + (reason.isEmpty ? "" : " \"\(reason)\"") } ?? ""
+      let more = d.evidence + lastEvidence
+      if code == 1009 {
+        return verdict(.messageTooBig, confidence,
+          "\(target) was closed\(closeText) (a frame over the 32 KB limit) \(when); split large messages.",
+          timeline: t, more: more)
+      }
+      if code == 1000, reason == "Connection Closed Normally" {
+        return verdict(.deletedByBackend, confidence,
+          "The backend deleted \(target) (DeleteConnection closes\(closeText)) \(when); drop the id from the "
+            + "store when deleting it.", timeline: t, more: more)
+      }
+      if let lifetime, lifetime >= Classifier.maxDuration - skew - 60_000 {
+        return verdict(.maxDuration, confidence,
+          "\(target) reached API Gateway's 2-hour maximum (open \(minutes(lifetime))) and was closed \(when); "
+            + "reconnect clients before 2 hours.", timeline: t, more: more)
+      }
+      if reason == "Going away" || (code == nil && (idle ?? 0) >= Classifier.idleTimeout - skew) {
+        let idleText = idle.map { " after \(minutes($0)) without a message" } ?? ""
+        return verdict(.idleTimeout, (idle ?? 0) >= Classifier.idleTimeout - skew ? confidence : min(confidence, .medium),
+          "\(target) was closed by the 10-minute idle timeout\(idleText)\(closeText), \(when); send keep-alives "
+            + "more often than every 10 minutes.", timeline: t, more: more)
+      }
+      return verdict(.clientClosed, code == nil ? min(confidence, .medium) : confidence,
+        "The client closed \(target)\(closeText) \(when); delete ids on $disconnect and on every 410.",
+        timeline: t, more: more)
+    }
+
+    // No `$disconnect` logged (it is best effort): infer from the limits.
+    let more = connectEvidence + lastEvidence
+    if let opened = t.openedAt, time - opened >= Classifier.maxDuration - skew {
+      return verdict(.unloggedDisconnect, targetDoubt ? .low : .medium,
+        "\(target) had been open \(minutes(time - opened)), past the 2-hour maximum, and no $disconnect was "
+          + "logged; reconnect before 2 hours and treat a 410 as the end of the connection.", timeline: t, more: more)
+    }
+    if let last = lastActivity, time - last >= Classifier.idleTimeout - skew {
+      return verdict(.unloggedDisconnect, targetDoubt ? .low : .medium,
+        "\(target) had no message for \(minutes(time - last)) (idle timeout is 10 minutes) and no $disconnect was "
+          + "logged; send keep-alives and delete ids on every 410.", timeline: t, more: more)
+    }
+    return verdict(.unloggedDisconnect, .low,
+      "\(target) was gone though no $disconnect was logged and no limit explains it; delete ids on every 410.",
+      timeline: t, more: more)
+  }
+
+  /// A connection of the same client opened after `old` ended and before the call.
+  func newerConnection(of old: ConnectionTimeline, before time: EpochMillis, in c: Correlation) -> String? {
+    guard let key = c.clientKey.key(old.client), let ids = c.connectionsByClient[key],
+      let oldStart = old.connectRequestedAt
+    else { return nil }
+    let oldEnd = old.disconnect?.time ?? oldStart
+    return ids.last { id in
+      guard id != old.connectionId, let n = c.timelines[id], let start = n.connectRequestedAt,
+        n.connectSucceeded != false
+      else { return false }
+      return start > oldStart && start >= oldEnd - skew && start <= time + skew
+    }
+  }
+
+  func summary(_ t: ConnectionTimeline) -> ConnectionSummary {
+    ConnectionSummary(connectRequestedAt: t.connectRequestedAt,
+      connectedAt: t.connectSucceeded == true ? (t.connectCompletedAt ?? t.openedAt) : nil,
+      disconnectedAt: t.disconnect?.time, disconnectStatusCode: t.disconnect?.disconnectStatusCode,
+      disconnectReason: t.disconnect?.disconnectReason, client: t.client)
+  }
+
+  private func describe(_ key: String) -> String {
+    if key.hasPrefix("principal:") { return "Principal \(key.dropFirst(10))" }
+    if key.hasPrefix("ip-ua:") { return "The client at \(key.dropFirst(6).split(separator: "|").first ?? "")" }
+    return "The client \(key)"
+  }
+}
+
+func seconds(_ ms: EpochMillis) -> String {
+  let s = Double(ms) / 1000
+  if s < 10 { return String(format1(s)) + " s" }
+  if s < 120 { return "\(Int(s.rounded())) s" }
+  return minutes(ms)
+}
+
+func minutes(_ ms: EpochMillis) -> String {
+  let m = Double(ms) / 60_000
+  if m < 120 { return "\(Int(m.rounded())) min" }
+  return String(format1(m / 60)) + " h"
+}
+
+private func format1(_ v: Double) -> String {
+  let tenths = Int((v * 10).rounded())
+  return "\(tenths / 10).\(abs(tenths % 10))"
+}

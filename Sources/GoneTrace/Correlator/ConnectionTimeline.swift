@@ -1,0 +1,202 @@
+/// A log line that decided something, as reports show it.
+public struct Evidence: Sendable, Hashable, Comparable {
+  public var origin: Origin
+  public var time: EpochMillis
+  public var text: String
+
+  public static func < (a: Evidence, b: Evidence) -> Bool {
+    (a.time, a.text, a.origin) < (b.time, b.text, b.origin)
+  }
+}
+
+/// Who a client is, for spotting a reconnect: the authorizer's principal when one is logged, else
+/// source IP and user agent (or the key chosen with `--client-key`).
+public struct ClientIdentity: Sendable, Hashable {
+  public var sourceIp: String?
+  public var userAgent: String?
+  public var principalId: String?
+
+  public init(sourceIp: String? = nil, userAgent: String? = nil, principalId: String? = nil) {
+    self.sourceIp = sourceIp
+    self.userAgent = userAgent
+    self.principalId = principalId
+  }
+
+  mutating func fill(from f: FactFields) {
+    sourceIp = sourceIp.minNonNil(f.sourceIp)
+    userAgent = userAgent.minNonNil(f.userAgent)
+    principalId = principalId.minNonNil(f.principalId.flatMap { $0.isEmpty ? nil : $0 })
+  }
+}
+
+public enum ClientKey: String, Sendable, CaseIterable {
+  /// The principal when logged, else source IP + user agent.
+  case auto
+  case principal
+  case ip
+  case ipUserAgent = "ip-ua"
+
+  func key(_ c: ClientIdentity) -> String? {
+    switch self {
+    case .auto:
+      if let p = c.principalId { return "principal:" + p }
+      return ClientKey.ipUserAgent.key(c)
+    case .principal: return c.principalId.map { "principal:" + $0 }
+    case .ip: return c.sourceIp.map { "ip:" + $0 }
+    case .ipUserAgent:
+      guard let ip = c.sourceIp else { return nil }
+      return "ip-ua:" + ip + "|" + (c.userAgent ?? "")
+    }
+  }
+}
+
+/// The kind of an API Gateway WebSocket request.
+public enum RequestKind: String, Sendable {
+  case connect = "CONNECT", message = "MESSAGE", disconnect = "DISCONNECT"
+
+  init?(eventType: String?, routeKey: String?) {
+    if let e = eventType, let k = RequestKind(rawValue: e) {
+      self = k
+    } else if let r = routeKey {
+      self = r == "$connect" ? .connect : r == "$disconnect" ? .disconnect : .message
+    } else {
+      return nil
+    }
+  }
+}
+
+/// One API Gateway request on a connection, merged from every line that mentions it (access-log
+/// row, proxy event in the execution log, event printed by the Lambda function).
+public struct RequestRecord: Sendable {
+  public var apigwRequestId: String?
+  public var connectionId: String?
+  public var kind: RequestKind?
+  public var routeKey: String?
+  public var status: Int?
+  /// When API Gateway received it.
+  public var requestedAt: EpochMillis?
+  /// The latest log event about it: for a `$connect`, close to when the connect completed.
+  public var lastLoggedAt: EpochMillis = .min
+  public var firstLoggedAt: EpochMillis = .max
+  public var connectedAt: EpochMillis?
+  public var disconnectStatusCode: Int?
+  public var disconnectReason: String?
+  public var client = ClientIdentity()
+  public var lambdaRequestId: String?
+  public var evidence: [Evidence] = []
+
+  /// Merges are commutative (min of values, sorted evidence), so the result never depends on
+  /// the order lines were read in.
+  mutating func absorb(_ f: FactFields, time: EpochMillis, evidence e: Evidence?) {
+    apigwRequestId = apigwRequestId.minNonNil(f.apigwRequestId)
+    connectionId = connectionId.minNonNil(f.connectionId)
+    if let k = RequestKind(eventType: f.eventType, routeKey: f.routeKey) {
+      kind = kind.map { $0.rawValue < k.rawValue ? $0 : k } ?? k
+    }
+    routeKey = routeKey.minNonNil(f.routeKey)
+    status = status.minNonNil(f.status)
+    requestedAt = requestedAt.minNonNil(f.requestTime)
+    lastLoggedAt = max(lastLoggedAt, time)
+    firstLoggedAt = min(firstLoggedAt, time)
+    connectedAt = connectedAt.minNonNil(f.connectedAt)
+    disconnectStatusCode = disconnectStatusCode.minNonNil(f.disconnectStatusCode)
+    disconnectReason = disconnectReason.maxNonNil(f.disconnectReason)
+    client.fill(from: f)
+    lambdaRequestId = lambdaRequestId.minNonNil(f.lambdaRequestId)
+    if let e { RequestRecord.insert(e, into: &evidence) }
+  }
+
+  mutating func absorb(_ other: RequestRecord) {
+    var f = FactFields()
+    f.apigwRequestId = other.apigwRequestId
+    f.connectionId = other.connectionId
+    f.eventType = other.kind?.rawValue
+    f.routeKey = other.routeKey
+    f.status = other.status
+    f.requestTime = other.requestedAt
+    f.connectedAt = other.connectedAt
+    f.disconnectStatusCode = other.disconnectStatusCode
+    f.disconnectReason = other.disconnectReason
+    f.sourceIp = other.client.sourceIp
+    f.userAgent = other.client.userAgent
+    f.principalId = other.client.principalId
+    f.lambdaRequestId = other.lambdaRequestId
+    absorb(f, time: other.lastLoggedAt, evidence: nil)
+    firstLoggedAt = min(firstLoggedAt, other.firstLoggedAt)
+    for e in other.evidence { RequestRecord.insert(e, into: &evidence) }
+  }
+
+  /// Keeps at most a few lines per request: the earliest ones, deterministically.
+  static let maxEvidence = 4
+  static func insert(_ e: Evidence, into list: inout [Evidence]) {
+    if list.contains(e) { return }
+    if list.count == maxEvidence, let last = list.last, !(e < last) { return }
+    let at = list.firstIndex { e < $0 } ?? list.count
+    list.insert(e, at: at)
+    if list.count > maxEvidence { list.removeLast() }
+  }
+
+  /// Best estimate of when the request happened.
+  public var time: EpochMillis { requestedAt ?? firstLoggedAt }
+}
+
+/// Everything the logs say about one connection, in time order.
+public struct ConnectionTimeline: Sendable {
+  public var connectionId: String
+  public var connects: [RequestRecord] = []
+  public var messages: [RequestRecord] = []
+  public var disconnects: [RequestRecord] = []
+  public var client = ClientIdentity()
+
+  /// When `$connect` was requested.
+  public var connectRequestedAt: EpochMillis? {
+    connects.map(\.time).min() ?? messages.compactMap(\.connectedAt).min() ?? disconnects.compactMap(\.connectedAt).min()
+  }
+
+  /// Whether a `$connect` succeeded: true if any attempt returned 2xx, false if every attempt
+  /// with a known status failed, nil when no status is known.
+  public var connectSucceeded: Bool? {
+    let statuses = connects.compactMap(\.status)
+    if statuses.contains(where: { (200..<300).contains($0) }) { return true }
+    if !messages.isEmpty { return true }  // a message can only arrive on an established connection
+    return statuses.isEmpty ? nil : false
+  }
+
+  public var connectFailureStatus: Int? { connects.compactMap(\.status).filter { !(200..<300).contains($0) }.min() }
+
+  /// The latest line about a successful `$connect` (its access-log row, the end of its integration).
+  public var connectCompletedAt: EpochMillis? {
+    let ok = connects.filter { $0.status.map { (200..<300).contains($0) } ?? true }
+    return ok.map(\.lastLoggedAt).max()
+  }
+
+  /// When the connection was opened (`connectedAt` from any event, else the connect request).
+  public var openedAt: EpochMillis? {
+    (connects + messages + disconnects).compactMap(\.connectedAt).min() ?? connectRequestedAt
+  }
+
+  public var disconnect: RequestRecord? { disconnects.min { $0.time < $1.time } }
+
+  /// Last inbound traffic: the latest message, else the connect.
+  public var lastActivityAt: EpochMillis? {
+    messages.map(\.time).max() ?? connectCompletedAt ?? connectRequestedAt
+  }
+
+  public var firstSeen: EpochMillis? {
+    (connects + messages + disconnects).map(\.time).min()
+  }
+}
+
+extension Optional where Wrapped: Comparable {
+  func minNonNil(_ other: Wrapped?) -> Wrapped? {
+    guard let other else { return self }
+    guard let self else { return other }
+    return Swift.min(self, other)
+  }
+
+  func maxNonNil(_ other: Wrapped?) -> Wrapped? {
+    guard let other else { return self }
+    guard let self else { return other }
+    return Swift.max(self, other)
+  }
+}

@@ -1,0 +1,302 @@
+/// Accumulates facts into state that is bounded by requests and connections, not lines, and that
+/// merges commutatively: per-input (or per-thread) states can be built in any order and merged,
+/// and the result is the same as one pass over time-sorted input. This is how gonetrace meets
+/// "input order means nothing": nothing here depends on the order facts arrive in.
+public struct CorrelationState: Sendable {
+  struct InvocationRecord: Sendable {
+    var streamKey: String
+    var start: EpochMillis?
+    var end: EpochMillis?
+  }
+
+  struct KeyedFact: Sendable {
+    var fact: Fact
+    var streamKey: String
+  }
+
+  var requests: [String: RequestRecord] = [:]
+  /// API Gateway request id -> Lambda invocation id, with the line that said so.
+  var links: [String: (lambdaRequestId: String, evidence: Evidence)] = [:]
+  var invocations: [String: InvocationRecord] = [:]
+  var gones: [KeyedFact] = []
+  var targets: [KeyedFact] = []
+
+  public init() {}
+
+  /// Lines of one Lambda execution environment share a log stream, and one environment runs one
+  /// invocation at a time: (group, stream) identifies where a line without a request id belongs.
+  /// Inputs that do not name streams count as one stream each.
+  static func streamKey(_ f: Fact) -> String {
+    if let stream = f.stream { return (f.group ?? "") + "|" + stream }
+    return "#input\(f.origin.input)"
+  }
+
+  public mutating func add(_ fact: Fact) {
+    let f = fact.fields
+    switch fact.kind {
+    case .request:
+      let key = f.apigwRequestId ?? "\(f.connectionId ?? "?")|\(f.eventType ?? f.routeKey ?? "?")|\(f.requestTime ?? fact.time)"
+      let evidence = Evidence(origin: fact.origin, time: fact.time, text: fact.text)
+      requests[key, default: RequestRecord()].absorb(f, time: fact.time, evidence: evidence)
+    case .link:
+      guard let apigw = f.apigwRequestId, let lambda = f.lambdaRequestId else { return }
+      let evidence = Evidence(origin: fact.origin, time: fact.time, text: fact.text)
+      if let existing = links[apigw], !(evidence < existing.evidence) { return }
+      links[apigw] = (lambda, evidence)
+    case .invocationStart, .invocationEnd:
+      guard let lambda = f.lambdaRequestId else { return }
+      var record = invocations[lambda] ?? InvocationRecord(streamKey: CorrelationState.streamKey(fact))
+      if fact.kind == .invocationStart {
+        record.start = record.start.minNonNil(fact.time)
+      } else {
+        record.end = record.end.maxNonNil(fact.time)
+      }
+      invocations[lambda] = record
+    case .gone:
+      gones.append(KeyedFact(fact: fact, streamKey: CorrelationState.streamKey(fact)))
+    case .target:
+      targets.append(KeyedFact(fact: fact, streamKey: CorrelationState.streamKey(fact)))
+    case .invocation:
+      break
+    }
+  }
+
+  public mutating func merge(_ other: CorrelationState) {
+    for (key, record) in other.requests {
+      if var mine = requests[key] {
+        mine.absorb(record)
+        requests[key] = mine
+      } else {
+        requests[key] = record
+      }
+    }
+    for (key, link) in other.links {
+      if let existing = links[key], !(link.evidence < existing.evidence) { continue }
+      links[key] = link
+    }
+    for (key, inv) in other.invocations {
+      if var mine = invocations[key] {
+        mine.start = mine.start.minNonNil(inv.start)
+        mine.end = mine.end.maxNonNil(inv.end)
+        invocations[key] = mine
+      } else {
+        invocations[key] = inv
+      }
+    }
+    gones.append(contentsOf: other.gones)
+    targets.append(contentsOf: other.targets)
+  }
+}
+
+/// One failed management call, assembled from every line that records it.
+public struct GoneCall: Sendable {
+  public enum TargetSource: String, Sendable {
+    /// The failing line itself names the connection.
+    case ownLine
+    /// Another line of the same invocation names it.
+    case invocationHint
+    /// Nothing names it; the invocation was triggered by that connection's own request.
+    case invocationTrigger
+  }
+
+  /// The earliest line recording the call.
+  public var time: EpochMillis
+  public var facts: [Fact]
+  public var lambdaRequestId: String?
+  public var sdkRequestId: String?
+  public var operation: String?
+  public var target: String?
+  public var targetSource: TargetSource?
+  public var targetEvidence: Evidence?
+}
+
+/// Correlated view of the whole input, ready for classification.
+public struct Correlation: Sendable {
+  public var timelines: [String: ConnectionTimeline]
+  public var calls: [GoneCall]
+  /// Lambda invocation id -> the API Gateway request that triggered it.
+  public var triggerOf: [String: RequestRecord]
+  public var linkEvidence: [String: Evidence]
+  /// Client key -> its connections, opened earliest first.
+  public var connectionsByClient: [String: [String]]
+  public var clientKey: ClientKey
+}
+
+public struct CorrelationOptions: Sendable {
+  /// Tolerated clock difference between log groups.
+  public var skew: EpochMillis = 2_000
+  public var clientKey: ClientKey = .auto
+  /// Lines of one call are written within this span (app message, SDK dump, uncaught record).
+  public var callSpan: EpochMillis = 5_000
+  public init() {}
+}
+
+extension CorrelationState {
+  public func correlate(_ options: CorrelationOptions) -> Correlation {
+    // Requests → connections.
+    var timelines: [String: ConnectionTimeline] = [:]
+    var triggerOf: [String: RequestRecord] = [:]
+    var linkEvidence: [String: Evidence] = [:]
+    for (_, request) in requests.sorted(by: { $0.key < $1.key }) {
+      var r = request
+      if r.lambdaRequestId == nil, let apigw = r.apigwRequestId, let link = links[apigw] {
+        r.lambdaRequestId = link.lambdaRequestId
+        linkEvidence[link.lambdaRequestId] = link.evidence
+      }
+      if let lambda = r.lambdaRequestId {
+        // The end of the integration is when a `$connect` completes.
+        if let end = invocations[lambda]?.end { r.lastLoggedAt = max(r.lastLoggedAt, end) }
+        if let existing = triggerOf[lambda], existing.time <= r.time {} else { triggerOf[lambda] = r }
+      }
+      guard let id = r.connectionId, let kind = r.kind else { continue }
+      var timeline = timelines[id] ?? ConnectionTimeline(connectionId: id)
+      switch kind {
+      case .connect: timeline.connects.append(r)
+      case .message: timeline.messages.append(r)
+      case .disconnect: timeline.disconnects.append(r)
+      }
+      var client = timeline.client
+      client.fill(from: {
+        var f = FactFields()
+        f.sourceIp = r.client.sourceIp
+        f.userAgent = r.client.userAgent
+        f.principalId = r.client.principalId
+        return f
+      }())
+      timeline.client = client
+      timelines[id] = timeline
+    }
+    for (id, var t) in timelines {
+      t.connects.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
+      t.messages.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
+      t.disconnects.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
+      timelines[id] = t
+    }
+    var byClient: [String: [String]] = [:]
+    for (id, t) in timelines {
+      if let key = options.clientKey.key(t.client) { byClient[key, default: []].append(id) }
+    }
+    for (key, ids) in byClient {
+      byClient[key] = ids.sorted { (timelines[$0]?.connectRequestedAt ?? .max, $0) < (timelines[$1]?.connectRequestedAt ?? .max, $1) }
+    }
+
+    // Lines without a Lambda request id belong to the invocation running in their stream then.
+    var windows: [String: [(start: EpochMillis, end: EpochMillis, id: String)]] = [:]
+    for (id, inv) in invocations {
+      guard let start = inv.start ?? inv.end else { continue }
+      windows[inv.streamKey, default: []].append((start, inv.end ?? .max, id))
+    }
+    func invocation(of keyed: KeyedFact) -> String? {
+      if let id = keyed.fact.fields.lambdaRequestId { return id }
+      if let apigw = keyed.fact.fields.apigwRequestId, let link = links[apigw] { return link.lambdaRequestId }
+      let t = keyed.fact.time
+      return windows[keyed.streamKey]?.filter { $0.start <= t && t <= $0.end }.max { $0.start < $1.start }?.id
+    }
+
+    // The same event read twice (overlapping exports, a file given twice) counts once.
+    var seen = Set<String>()
+    var groups: [String: [Fact]] = [:]
+    for keyed in gones.sorted(by: { ($0.fact.time, $0.fact.text, $0.fact.origin) < ($1.fact.time, $1.fact.text, $1.fact.origin) }) {
+      guard seen.insert("\(keyed.fact.time)|\(keyed.streamKey)|\(keyed.fact.text)").inserted else { continue }
+      var fact = keyed.fact
+      let lambda = invocation(of: keyed)
+      fact.fields.lambdaRequestId = lambda
+      let group = lambda.map { "λ" + $0 } ?? fact.fields.apigwRequestId.map { "apigw:" + $0 } ?? "stream:" + keyed.streamKey
+      groups[group, default: []].append(fact)
+    }
+    var hints: [String: [Fact]] = [:]
+    for keyed in targets {
+      guard let lambda = invocation(of: keyed) else { continue }
+      var fact = keyed.fact
+      fact.fields.lambdaRequestId = lambda
+      hints["λ" + lambda, default: []].append(fact)
+    }
+
+    var calls: [GoneCall] = []
+    for (group, facts) in groups.sorted(by: { $0.key < $1.key }) {
+      for var call in assembleCalls(facts, span: options.callSpan) {
+        resolveTarget(&call, hints: hints[group] ?? [], triggerOf: triggerOf, skew: options.skew)
+        calls.append(call)
+      }
+    }
+    calls.sort { ($0.time, $0.target ?? "", $0.facts.first?.text ?? "") < ($1.time, $1.target ?? "", $1.facts.first?.text ?? "") }
+    return Correlation(timelines: timelines, calls: calls, triggerOf: triggerOf, linkEvidence: linkEvidence,
+      connectionsByClient: byClient, clientKey: options.clientKey)
+  }
+
+  /// Folds one invocation's 410 lines (time-sorted) into calls. Lines from different rules close
+  /// in time and not naming different connections are one call (the app's message, the SDK dump);
+  /// a second line from the same rule is a second call. Echo lines (uncaught-error records,
+  /// API Gateway's view) join the call they follow and stand alone only when nothing else
+  /// recorded it.
+  func assembleCalls(_ facts: [Fact], span: EpochMillis) -> [GoneCall] {
+    var calls: [GoneCall] = []
+    func compatible(_ call: GoneCall, _ f: Fact) -> Bool {
+      guard let a = call.target, let b = f.fields.connectionId else { return true }
+      return a == b
+    }
+    for f in facts where !f.fields.isEcho {
+      if let i = calls.lastIndex(where: { c in
+        !c.facts.contains { $0.rule == f.rule } && compatible(c, f) && f.time - (c.facts.last?.time ?? c.time) <= span
+      }) {
+        calls[i].facts.append(f)
+        calls[i].target = calls[i].target ?? f.fields.connectionId
+      } else {
+        calls.append(GoneCall(time: f.time, facts: [f], lambdaRequestId: f.fields.lambdaRequestId, target: f.fields.connectionId))
+      }
+    }
+    let echoes = facts.filter(\.fields.isEcho)
+    if calls.isEmpty, let first = echoes.first {
+      calls.append(GoneCall(time: first.time, facts: echoes, lambdaRequestId: first.fields.lambdaRequestId,
+        target: echoes.lazy.compactMap(\.fields.connectionId).first))
+    } else {
+      for e in echoes {
+        let i = calls.lastIndex { $0.time <= e.time && compatible($0, e) } ?? 0
+        calls[i].facts.append(e)
+      }
+    }
+    for i in calls.indices {
+      calls[i].facts.sort { ($0.time, $0.text) < ($1.time, $1.text) }
+      calls[i].time = calls[i].facts.map(\.time).min() ?? calls[i].time
+      calls[i].sdkRequestId = calls[i].facts.lazy.compactMap(\.fields.sdkRequestId).first
+      calls[i].operation = calls[i].facts.lazy.compactMap(\.fields.operation).first
+        ?? calls[i].facts.lazy.compactMap { GoneCall.operationNamed(in: $0.text) }.first
+      if calls[i].target != nil { calls[i].targetSource = .ownLine }
+    }
+    return calls
+  }
+
+  /// A call whose lines do not name its target: the nearest line of the same invocation that
+  /// names a connection (before the call, else after it), else the connection whose request
+  /// triggered the invocation (a `$connect` handler posting to its own connection).
+  func resolveTarget(_ call: inout GoneCall, hints: [Fact], triggerOf: [String: RequestRecord], skew: EpochMillis) {
+    guard call.target == nil else { return }
+    let before = hints.filter { $0.time <= call.time + skew }.max { ($0.time, $0.text) < ($1.time, $1.text) }
+    let after = hints.filter { $0.time > call.time + skew }.min { ($0.time, $0.text) < ($1.time, $1.text) }
+    if let hint = before ?? after, let id = hint.fields.connectionId {
+      call.target = id
+      call.targetSource = .invocationHint
+      call.targetEvidence = Evidence(origin: hint.origin, time: hint.time, text: hint.text)
+      if call.operation == nil { call.operation = GoneCall.operationNamed(in: hint.text) }
+      return
+    }
+    if let lambda = call.lambdaRequestId, let trigger = triggerOf[lambda], let id = trigger.connectionId {
+      call.target = id
+      call.targetSource = .invocationTrigger
+    }
+  }
+}
+
+extension GoneCall {
+  private static let operations: [(String, String)] = [
+    ("PostToConnection", "PostToConnection"), ("postToConnection", "PostToConnection"),
+    ("post_to_connection", "PostToConnection"), ("GetConnection", "GetConnection"),
+    ("getConnection", "GetConnection"), ("get_connection", "GetConnection"),
+    ("DeleteConnection", "DeleteConnection"), ("deleteConnection", "DeleteConnection"),
+    ("delete_connection", "DeleteConnection"), ("POST https://", "PostToConnection"),
+  ]
+
+  static func operationNamed(in text: String) -> String? {
+    operations.first { text.contains($0.0) }?.1
+  }
+}

@@ -1,0 +1,172 @@
+/// Decodes line-shaped envelopes: raw lines, S3 export chunks and `aws logs tail` output.
+///
+/// With `continuationLines`, a line that does not start with a time belongs to the event before
+/// it (an exported Lambda message ending in `\n` leaves a blank line; `tail --format json`
+/// pretty-prints over several lines). Without it, every line is an event, and a line with no
+/// time of its own takes the time of the event before it.
+struct LineEventDecoder: EnvelopeDecoder {
+  let input: Int
+  let inputName: String
+  let layout: LineLayout
+  let defaultStream: String?
+  private var lines: LineAssembler
+  private var lastTime: EpochMillis = 0
+  private var sawOwnTime = false
+  private var reportedMissingTime = false
+
+  // The event being assembled when continuation lines may follow. Owned bytes: the next line
+  // may arrive in the next chunk, after the buffer the first line lives in has been reused.
+  private var pending: [UInt8] = []
+  private var pendingLine = 0
+  private var pendingTime: EpochMillis = 0
+  private var pendingStream: String?
+  private var hasPending = false
+  private var pendingCut = false
+  private var streams = StreamNameTable()
+
+  init(input: Int, inputName: String, layout: LineLayout, stream: String?, maxLineBytes: Int) {
+    self.input = input
+    self.inputName = inputName
+    self.layout = layout
+    defaultStream = stream
+    lines = LineAssembler(maxLineBytes: maxLineBytes)
+  }
+
+  mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
+    var assembler = lines  // a local, so the closure may mutate self without overlapping access
+    assembler.feed(chunk) { line, number, cut in handle(line, number, cut, &sink) }
+    lines = assembler
+  }
+
+  mutating func finish<S: EventSink>(into sink: inout S) {
+    var assembler = lines
+    assembler.finish { line, number, cut in handle(line, number, cut, &sink) }
+    lines = assembler
+    flushPending(into: &sink)
+  }
+
+  private mutating func handle<S: EventSink>(
+    _ rawLine: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool, _ sink: inout S
+  ) {
+    if cut {
+      sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
+        message: "line longer than \(lines.maxLineBytes / (1024 * 1024)) MiB; the rest of it was dropped"))
+    }
+    var line = rawLine
+    if let last = line.last, last == Bytes.carriageReturn {  // CRLF files
+      line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)])
+    }
+    let start = EnvelopeDetector.skipANSI(line, from: 0)
+    let body = UnsafeRawBufferPointer(rebasing: line[start...])
+
+    if let (time, used) = Timestamp.parseISO8601(body) {
+      var after = EnvelopeDetector.skipANSI(body, from: used)
+      if after < body.count, body[after] == Bytes.space {
+        after += 1
+        var stream = defaultStream
+        if layout.streamAfterTime {
+          after = EnvelopeDetector.skipANSI(body, from: after)
+          let end = Bytes.index(of: Bytes.space, in: body, from: after, to: body.count) ?? body.count
+          var nameEnd = end
+          // The stream name is coloured too: drop its closing escape.
+          if let esc = Bytes.index(of: 0x1B, in: body, from: after, to: end) { nameEnd = esc }
+          stream = streams.name(UnsafeRawBufferPointer(rebasing: body[after..<nameEnd]))
+          after = min(end + 1, body.count)
+        }
+        startEvent(time: time, stream: stream,
+          message: UnsafeRawBufferPointer(rebasing: body[after...]), line: number, cut: cut, &sink)
+        return
+      }
+      if after < body.count, body[after] == Bytes.tab {
+        // A Lambda runtime line (`<time>\t<requestId>\tINFO\t…`) pasted without CloudWatch's own
+        // time: the runtime's time is the event's, and the line is the whole message.
+        startEvent(time: time, stream: defaultStream, message: body, line: number, cut: cut, &sink)
+        return
+      }
+    }
+    if layout.continuationLines, hasPending {
+      pending.append(Bytes.newline)
+      pending.append(contentsOf: line)
+      pendingCut = pendingCut || cut
+      return
+    }
+    let time = embeddedTime(body) ?? lastTime
+    if embeddedTime(body) == nil, !sawOwnTime, !reportedMissingTime {
+      reportedMissingTime = true
+      sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
+        message: "lines carry no time; events before the first timed line are placed at "
+          + "1970-01-01 and the rest take the time of the line before them"))
+    }
+    startEvent(time: time, stream: defaultStream, message: body, line: number, cut: cut, &sink,
+      ownTime: embeddedTime(body) != nil)
+  }
+
+  /// Times inside messages that have none in front: Python's `[LEVEL]\t<time>\t…` and the Lambda
+  /// JSON log format's leading `"time"`/`"timestamp"` field.
+  private func embeddedTime(_ b: UnsafeRawBufferPointer) -> EpochMillis? {
+    if b.count > 30, b[0] == UInt8(ascii: "["),
+      let close = Bytes.index(of: UInt8(ascii: "]"), in: b, from: 1, to: min(b.count, 12)),
+      close + 1 < b.count, b[close + 1] == Bytes.tab
+    {
+      return Timestamp.parseISO8601(UnsafeRawBufferPointer(rebasing: b[(close + 2)...]))?.0
+    }
+    for key in LineEventDecoder.jsonTimeKeys {
+      if key.withBuffer({ Bytes.hasPrefix(b, $0) }) {
+        return Timestamp.parseISO8601(UnsafeRawBufferPointer(rebasing: b[key.bytes.count...]))?.0
+      }
+    }
+    return nil
+  }
+
+  private static let jsonTimeKeys = [ByteLiteral("{\"time\":\""), ByteLiteral("{\"timestamp\":\"")]
+
+  private mutating func startEvent<S: EventSink>(
+    time: EpochMillis, stream: String?, message: UnsafeRawBufferPointer, line: Int, cut: Bool,
+    _ sink: inout S, ownTime: Bool = true
+  ) {
+    if ownTime {
+      lastTime = time
+      sawOwnTime = true
+    }
+    if layout.continuationLines {
+      flushPending(into: &sink)
+      pending.removeAll(keepingCapacity: true)
+      pending.append(contentsOf: message)
+      pendingLine = line
+      pendingTime = time
+      pendingStream = stream
+      pendingCut = cut
+      hasPending = true
+    } else {
+      sink.accept(RawEvent(timestamp: time, hasOwnTime: ownTime, group: nil, stream: stream,
+        message: Bytes.trimmedEnd(message), origin: Origin(input: input, line: line), eventId: nil))
+    }
+  }
+
+  private mutating func flushPending<S: EventSink>(into sink: inout S) {
+    guard hasPending else { return }
+    hasPending = false
+    let (time, stream, line) = (pendingTime, pendingStream, pendingLine)
+    pending.withUnsafeBytes { bytes in
+      sink.accept(RawEvent(timestamp: time, hasOwnTime: true, group: nil, stream: stream,
+        message: Bytes.trimmedEnd(bytes), origin: Origin(input: input, line: line), eventId: nil))
+    }
+  }
+}
+
+/// Interns stream names so that an input with millions of events holds each name once.
+struct StreamNameTable {
+  private var names: [[UInt8]: String] = [:]
+  private var last: (bytes: [UInt8], name: String)?
+
+  mutating func name(_ bytes: UnsafeRawBufferPointer) -> String {
+    if let last, last.bytes.count == bytes.count, last.bytes.withUnsafeBytes({ $0.elementsEqual(bytes) }) {
+      return last.name
+    }
+    let key = [UInt8](bytes)
+    let name = names[key] ?? String(bytes: bytes)
+    if names.count < 100_000 { names[key] = name }
+    last = (key, name)
+    return name
+  }
+}

@@ -1,0 +1,65 @@
+/// Where an event came from: the input (index into the run's input list) and its position there.
+/// Positions are 1-based line numbers in the (inflated) input, or record numbers for envelopes
+/// that are not line-shaped (subscription payloads).
+public struct Origin: Sendable, Hashable, Comparable {
+  public var input: Int
+  public var line: Int?
+  public var record: Int?
+
+  public init(input: Int, line: Int? = nil, record: Int? = nil) {
+    self.input = input
+    self.line = line
+    self.record = record
+  }
+
+  public static func < (a: Origin, b: Origin) -> Bool {
+    (a.input, a.line ?? 0, a.record ?? 0) < (b.input, b.line ?? 0, b.record ?? 0)
+  }
+}
+
+/// One CloudWatch log event as an envelope decoder sees it. The message is a view into the
+/// decoder's buffer, valid only during the callback that receives it: the hot path never copies
+/// a message unless a recognizer keeps it as evidence.
+public struct RawEvent {
+  /// Event time, epoch milliseconds.
+  public var timestamp: EpochMillis
+  /// False when the envelope gave no time for this event and it inherited the previous one.
+  public var hasOwnTime: Bool
+  public var group: String?
+  public var stream: String?
+  public var message: UnsafeRawBufferPointer
+  public var origin: Origin
+  /// CloudWatch's event id where the envelope carries one (filter-log-events, subscriptions).
+  public var eventId: UnsafeRawBufferPointer?
+}
+
+/// An owned copy of an event, for tests and the `events` listing.
+public struct LogEvent: Sendable, Equatable {
+  public var timestamp: EpochMillis
+  public var group: String?
+  public var stream: String?
+  public var message: String
+  public var origin: Origin
+
+  public init(_ raw: RawEvent) {
+    timestamp = raw.timestamp
+    group = raw.group
+    stream = raw.stream
+    message = String(bytes: raw.message)
+    origin = raw.origin
+  }
+
+  public init(timestamp: EpochMillis, group: String?, stream: String?, message: String, origin: Origin) {
+    self.timestamp = timestamp
+    self.group = group
+    self.stream = stream
+    self.message = message
+    self.origin = origin
+  }
+}
+
+/// Receives decoded events and problems. Decoders call it synchronously.
+public protocol EventSink {
+  mutating func accept(_ event: RawEvent)
+  mutating func report(_ diagnostic: Diagnostic)
+}

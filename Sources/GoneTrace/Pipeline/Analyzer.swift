@@ -1,0 +1,147 @@
+import Foundation
+
+public struct AnalysisOptions: Sendable {
+  public var forcedFormat: EnvelopeFormat?
+  public var rules: RuleSet = .builtin
+  /// Inputs are decoded and recognized on this many threads (each with its own recognizer and
+  /// state, merged at the end: the result does not depend on it).
+  public var threads = 2
+  public var correlation = CorrelationOptions()
+  public var limits = ReaderLimits()
+  public init() {}
+}
+
+/// Everything one run found.
+public struct Analysis: Sendable {
+  public var inputs: [InputSummary]
+  public var diagnostics: [Diagnostic]
+  /// Inputs that could not be read at all (exit status 2).
+  public var inputErrors: [InputError]
+  public var correlation: Correlation
+  public var verdicts: [Verdict]
+  public var timeRange: ClosedRange<EpochMillis>?
+  public var events: Int { inputs.reduce(0) { $0 + $1.events } }
+}
+
+/// Wires the stages: Source → Envelope → Recognizer → Correlator → Classifier.
+public enum Analyzer {
+  public static func run(paths: [String], options: AnalysisOptions) -> Analysis {
+    var diagnostics: [Diagnostic] = []
+    var inputErrors: [InputError] = []
+    let inputs: [Input]
+    do {
+      inputs = try InputResolver.resolve(paths, diagnostics: &diagnostics)
+    } catch {
+      return Analysis(inputs: [], diagnostics: diagnostics, inputErrors: [error],
+        correlation: CorrelationState().correlate(options.correlation), verdicts: [], timeRange: nil)
+    }
+    // Directory-walk problems (unreadable entries) are input errors too: nothing is skipped silently.
+    let results = readAll(inputs, options: options)
+    var state = CorrelationState()
+    var summaries: [InputSummary] = []
+    var range: ClosedRange<EpochMillis>?
+    for r in results {
+      state.merge(r.state)
+      diagnostics.append(contentsOf: r.diagnostics)
+      if let s = r.summary { summaries.append(s) }
+      if let e = r.error { inputErrors.append(e) }
+      if let rr = r.timeRange { range = range.map { min($0.lowerBound, rr.lowerBound)...max($0.upperBound, rr.upperBound) } ?? rr }
+    }
+    let correlation = state.correlate(options.correlation)
+    let verdicts = Classifier(skew: options.correlation.skew).classify(correlation)
+    return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors, correlation: correlation,
+      verdicts: verdicts, timeRange: range)
+  }
+
+  struct InputResult: Sendable {
+    var summary: InputSummary?
+    var error: InputError?
+    var state = CorrelationState()
+    var diagnostics: [Diagnostic] = []
+    var timeRange: ClosedRange<EpochMillis>?
+  }
+
+  /// Reads inputs on `options.threads` workers, each input whole on one worker.
+  static func readAll(_ inputs: [Input], options: AnalysisOptions) -> [InputResult] {
+    let workers = max(1, min(options.threads, inputs.count))
+    let results = ResultBox(count: inputs.count)
+    let next = Counter()
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+      let recognizer = Recognizer(rules: options.rules)
+      while let i = next.take(below: inputs.count) {
+        results.set(i, read(inputs[i], index: i, recognizer: recognizer, options: options))
+      }
+    }
+    return results.values
+  }
+
+  static func read(_ input: Input, index: Int, recognizer: Recognizer, options: AnalysisOptions) -> InputResult {
+    var sink = RecognizingSink(recognizer: recognizer, inputName: input.name)
+    var result = InputResult()
+    do {
+      result.summary = try EnvelopeReader.read(input, index: index, forcedFormat: options.forcedFormat,
+        limits: options.limits, into: &sink)
+    } catch {
+      result.error = error
+      result.summary = InputSummary(name: input.name, format: nil, compressed: false, events: sink.events,
+        unparsed: 0, bytes: 0)
+    }
+    sink.diagnostics.append(contentsOf: recognizer.takeDiagnostics())
+    result.state = sink.state
+    result.diagnostics = sink.diagnostics
+    result.timeRange = sink.timeRange
+    return result
+  }
+}
+
+/// Recognizes each event as it is decoded and folds the facts into the correlation state, so
+/// memory follows requests and connections, not lines.
+struct RecognizingSink: EventSink {
+  let recognizer: Recognizer
+  let inputName: String
+  var state = CorrelationState()
+  var diagnostics: [Diagnostic] = []
+  var facts: [Fact] = []
+  var timeRange: ClosedRange<EpochMillis>?
+  var events = 0
+
+  mutating func accept(_ event: RawEvent) {
+    events += 1
+    if event.hasOwnTime {
+      timeRange = timeRange.map { min($0.lowerBound, event.timestamp)...max($0.upperBound, event.timestamp) }
+        ?? event.timestamp...event.timestamp
+    }
+    facts.removeAll(keepingCapacity: true)
+    recognizer.recognize(event, inputName: inputName, into: &facts)
+    for f in facts { state.add(f) }
+  }
+
+  mutating func report(_ diagnostic: Diagnostic) {
+    diagnostics.append(diagnostic)
+  }
+}
+
+/// Thread-safe slots for per-input results.
+final class ResultBox: @unchecked Sendable {
+  private var storage: [Analyzer.InputResult?]
+  private let lock = NSLock()
+  init(count: Int) { storage = Array(repeating: nil, count: count) }
+  func set(_ i: Int, _ value: Analyzer.InputResult) {
+    lock.lock()
+    storage[i] = value
+    lock.unlock()
+  }
+  var values: [Analyzer.InputResult] { storage.map { $0! } }
+}
+
+final class Counter: @unchecked Sendable {
+  private var value = 0
+  private let lock = NSLock()
+  func take(below limit: Int) -> Int? {
+    lock.lock()
+    defer { lock.unlock() }
+    guard value < limit else { return nil }
+    value += 1
+    return value - 1
+  }
+}

@@ -1,0 +1,114 @@
+/// The `--format json` object (schemaVersion 1, documented in the README). Later formats build on it.
+public enum JSONReport {
+  public static let schemaVersion = 1
+
+  public static func render(_ a: Analysis, version: String, inputs: [String: String]? = nil, pretty: Bool = true) -> String {
+    var w = JSONWriter(pretty: pretty)
+    w.object { w in
+      w.field("tool", "gonetrace")
+      w.field("version", version)
+      w.field("schemaVersion", int: schemaVersion)
+      w.key("inputs")
+      w.array { w in
+        for input in a.inputs { writeInput(input, &w) }
+      }
+      w.key("summary")
+      writeSummary(a, &w)
+      w.key("verdicts")
+      w.array { w in
+        for v in a.verdicts { writeVerdict(v, a, &w) }
+      }
+      w.key("diagnostics")
+      w.array { w in
+        for d in a.diagnostics { writeDiagnostic(d, &w) }
+      }
+    }
+    return w.output + "\n"
+  }
+
+  static func writeInput(_ input: InputSummary, _ w: inout JSONWriter) {
+    w.object { w in
+      w.field("name", input.name)
+      w.field("format", input.format?.rawValue)
+      w.field("events", int: input.events)
+      w.field("unparsed", int: input.unparsed)
+    }
+  }
+
+  static func writeSummary(_ a: Analysis, _ w: inout JSONWriter) {
+    w.object { w in
+      w.field("gone", int: a.verdicts.count)
+      w.key("byCause")
+      w.object { w in
+        for cause in Cause.allCases { w.field(cause.rawValue, int: a.verdicts.filter { $0.cause == cause }.count) }
+      }
+      w.key("byDetail")
+      w.object { w in
+        for detail in Detail.allCases { w.field(detail.rawValue, int: a.verdicts.filter { $0.detail == detail }.count) }
+      }
+      w.field("connectionsSeen", int: a.correlation.timelines.count)
+      w.key("timeRange")
+      w.object { w in
+        w.field("start", time: a.timeRange?.lowerBound)
+        w.field("end", time: a.timeRange?.upperBound)
+      }
+    }
+  }
+
+  static func writeVerdict(_ v: Verdict, _ a: Analysis, _ w: inout JSONWriter) {
+    w.object { w in
+      w.field("time", time: v.time)
+      w.field("operation", v.operation)
+      w.field("connectionId", v.connectionId)
+      w.field("lambdaRequestId", v.lambdaRequestId)
+      w.field("sdkRequestId", v.sdkRequestId)
+      w.field("cause", v.cause.rawValue)
+      w.field("detail", v.detail.rawValue)
+      w.field("confidence", v.confidence.rawValue)
+      w.field("newConnectionId", v.newConnectionId)
+      w.key("connection")
+      if let c = v.connection {
+        w.object { w in
+          w.field("connectRequestedAt", time: c.connectRequestedAt)
+          w.field("connectedAt", time: c.connectedAt)
+          w.field("disconnectedAt", time: c.disconnectedAt)
+          w.field("disconnectStatusCode", int: c.disconnectStatusCode)
+          w.field("disconnectReason", c.disconnectReason)
+          w.key("client")
+          w.object { w in
+            w.field("sourceIp", c.client.sourceIp)
+            w.field("userAgent", c.client.userAgent)
+            w.field("principalId", c.client.principalId)
+          }
+        }
+      } else {
+        w.string(nil)
+      }
+      w.field("explanation", v.explanation)
+      w.key("evidence")
+      w.array { w in
+        for e in v.evidence { writeEvidence(e, a, &w) }
+      }
+    }
+  }
+
+  static func writeEvidence(_ e: Evidence, _ a: Analysis, _ w: inout JSONWriter) {
+    w.object { w in
+      w.field("input", a.inputs.indices.contains(e.origin.input) ? a.inputs[e.origin.input].name : nil)
+      w.field("line", int: e.origin.line)
+      if let record = e.origin.record { w.field("record", int: record) }
+      w.field("time", time: e.time)
+      w.field("text", e.text)
+    }
+  }
+
+  static func writeDiagnostic(_ d: Diagnostic, _ w: inout JSONWriter) {
+    w.object { w in
+      w.field("input", d.input)
+      w.field("line", int: d.line)
+      w.field("record", int: d.record)
+      w.field("severity", d.severity.rawValue)
+      w.field("message", d.message)
+    }
+  }
+}
