@@ -121,6 +121,7 @@ enum EnvelopeDetector {
     var timeSpace = 0
     var tailDetailed = 0
     var cloudWatchLooking = 0
+    var firstLineTimed: Bool?
     while start < head.count, sampled < 50 {
       let end = Bytes.index(of: Bytes.newline, in: head, from: start, to: head.count) ?? head.count
       if end == head.count, head.count == headSize { break }  // last line cut by the head size
@@ -133,6 +134,7 @@ enum EnvelopeDetector {
       if let (_, used) = Timestamp.parseISO8601(body) {
         let after = skipANSI(body, from: used)
         if after < body.count, body[after] == Bytes.space {
+          if firstLineTimed == nil { firstLineTimed = true }
           timeSpace += 1
           if isTailTime(body, used: used) { tailDetailed += 1 }
         }
@@ -140,10 +142,13 @@ enum EnvelopeDetector {
       } else if LineClassifier.looksLikeCloudWatchMessage(body) {
         cloudWatchLooking += 1
       }
+      if firstLineTimed == nil { firstLineTimed = false }
     }
     guard cloudWatchLooking > 0 else { return nil }
-    // Half the lines starting with "<time> " means the others continue an event.
-    let continuation = timeSpace * 2 >= sampled
+    // Exports, console copies and tail output give every event a leading "<time> ": when the
+    // first line has one, a line without one continues the event before it (a pretty-printed
+    // JSON message, the blank line after a message ending in a newline).
+    let continuation = firstLineTimed == true || (input.streamFromPath != nil && timeSpace > 0)
     return LineLayout(continuationLines: continuation, streamAfterTime: continuation && tailDetailed * 2 >= timeSpace)
   }
 }

@@ -21,7 +21,6 @@ struct LineEventDecoder: EnvelopeDecoder {
   private var pendingTime: EpochMillis = 0
   private var pendingStream: String?
   private var hasPending = false
-  private var pendingCut = false
   private var streams = StreamNameTable()
 
   init(input: Int, inputName: String, layout: LineLayout, stream: String?, maxLineBytes: Int) {
@@ -85,9 +84,8 @@ struct LineEventDecoder: EnvelopeDecoder {
       }
     }
     if layout.continuationLines, hasPending {
-      pending.append(Bytes.newline)
+      if !pending.isEmpty { pending.append(Bytes.newline) }
       pending.append(contentsOf: line)
-      pendingCut = pendingCut || cut
       return
     }
     let time = embeddedTime(body) ?? lastTime
@@ -135,7 +133,6 @@ struct LineEventDecoder: EnvelopeDecoder {
       pendingLine = line
       pendingTime = time
       pendingStream = stream
-      pendingCut = cut
       hasPending = true
     } else {
       sink.accept(RawEvent(timestamp: time, hasOwnTime: ownTime, group: nil, stream: stream,

@@ -1,0 +1,75 @@
+import Testing
+@testable import GoneTrace
+
+@Suite struct PatternTests {
+  @Test func compileErrorNamesPatternAndOffset() {
+    #expect(throws: PatternError.self) { try Pattern("(?<id>unclosed") }
+    do {
+      _ = try Pattern("ab(c")
+      Issue.record("expected a compile error")
+    } catch let error as PatternError {
+      #expect(error.offset == 4)
+      #expect(error.description.contains("/ab(c/"))
+      #expect(error.description.contains("missing closing parenthesis"))
+    } catch {
+      Issue.record("unexpected error \(error)")
+    }
+  }
+
+  @Test func namedGroupsOverBytesWithoutStrings() throws {
+    let p = try Pattern(#"Found stale connection, deleting (?<connectionId>\S+)"#)
+    #expect(p.usesJIT)
+    #expect(p.groupNumbers == ["connectionId": 1])
+    let m = Matcher(p)
+    let line = Array("2019-06-07T19:11:20.564Z\tc793869b\tINFO\tFound stale connection, deleting R1kmxc2VNjMCFIA=".utf8)
+    let found = try line.withUnsafeBytes { try m.firstMatch(in: $0) }
+    #expect(found)
+    #expect(m.range(1).map { String(decoding: line[$0], as: UTF8.self) } == "R1kmxc2VNjMCFIA=")
+  }
+
+  @Test func emptySubjectAndNoMatch() throws {
+    let m = Matcher(try Pattern("GoneException"))
+    let empty: [UInt8] = []
+    #expect(try empty.withUnsafeBytes { try m.firstMatch(in: $0) } == false)
+    #expect(try Array("BadRequestException: Invalid connectionId".utf8).withUnsafeBytes { try m.firstMatch(in: $0) } == false)
+  }
+
+  @Test func catastrophicPatternHitsTheMatchLimitInsteadOfHanging() throws {
+    let m = Matcher(try Pattern("^(a+)+$"))
+    let hostile = Array(String(repeating: "a", count: 40_000).utf8) + [UInt8(ascii: "!")]
+    do {
+      _ = try hostile.withUnsafeBytes { try m.firstMatch(in: $0) }
+      Issue.record("expected the match limit to stop the pattern")
+    } catch let error as PatternError {
+      #expect(Matcher.isLimitError(error))
+    } catch {
+      Issue.record("unexpected error \(error)")
+    }
+  }
+}
+
+@Suite struct TimestampTests {
+  @Test(arguments: [
+    ("2020-07-02T11:34:31.881-04:00", 1_593_704_071_881 as Int64),
+    ("2017-06-05T17:52:57.673Z", 1_496_685_177_673),
+    ("2018-01-01T00:29:43.079060+00:00", 1_514_766_583_079),
+    ("2018-01-01T00:29:43+00:00", 1_514_766_583_000),
+    ("2018-01-01T00:29:43", 1_514_766_583_000),
+    ("2024-05-19 06:10:35.743", 1_716_099_035_743),
+    ("20/Jul/2023:23:29:25 +0000", 1_689_895_765_000),
+    ("1705751708326", 1_705_751_708_326),
+  ])
+  func parses(_ text: String, _ expected: Int64) {
+    #expect(Timestamp.parseAny(text) == expected)
+  }
+
+  @Test func formatsUTCWithMilliseconds() {
+    #expect(Timestamp.format(1_593_704_071_881) == "2020-07-02T15:34:31.881Z")
+    #expect(Timestamp.format(0) == "1970-01-01T00:00:00.000Z")
+  }
+
+  @Test func rejectsOutOfRange() {
+    #expect(Timestamp.parseAny("2024-13-01T00:00:00Z") == nil)
+    #expect(Timestamp.parseAny("0000-01-01T00:00:00Z") == nil)
+  }
+}
