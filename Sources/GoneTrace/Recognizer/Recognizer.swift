@@ -11,6 +11,8 @@ public final class Recognizer {
   public var maxEvidenceBytes = 2048
   /// Problems met while matching (a pattern hitting its match limit on a hostile line).
   public private(set) var diagnostics: [Diagnostic] = []
+  /// Also return `invocation` context facts (tests check the rules that produce them).
+  var keepsContextFacts = false
 
   public init(rules: RuleSet) {
     self.rules = rules
@@ -103,7 +105,7 @@ public final class Recognizer {
     let hasRequest = scratch.contains { $0.kind == .request }
     var text: String?
     for var fact in scratch {
-      if fact.kind == .invocation { continue }  // context only
+      if fact.kind == .invocation, !keepsContextFacts { continue }  // context only
       if fact.fields.lambdaRequestId == nil { fact.fields.lambdaRequestId = lambdaId }
       if fact.fields.apigwRequestId == nil, let apigwId { fact.fields.set(.apigwRequestId, raw: apigwId) }
       if fact.kind == .request, apigwId == nil, lambdaId != nil, fact.fields.eventType == nil,
