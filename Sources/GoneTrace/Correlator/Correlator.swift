@@ -155,21 +155,18 @@ extension CorrelationState {
       case .message: timeline.messages.append(r)
       case .disconnect: timeline.disconnects.append(r)
       }
-      var client = timeline.client
-      client.fill(from: {
-        var f = FactFields()
-        f.sourceIp = r.client.sourceIp
-        f.userAgent = r.client.userAgent
-        f.principalId = r.client.principalId
-        return f
-      }())
-      timeline.client = client
       timelines[id] = timeline
     }
     for (id, var t) in timelines {
+      // Who the client is: as its `$connect` saw it, else as any later request did.
       t.connects.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
       t.messages.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
       t.disconnects.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
+      for r in t.connects + t.messages + t.disconnects {
+        if t.client.sourceIp == nil { t.client.sourceIp = r.client.sourceIp }
+        if t.client.userAgent == nil { t.client.userAgent = r.client.userAgent }
+        if t.client.principalId == nil { t.client.principalId = r.client.principalId }
+      }
       timelines[id] = t
     }
     var byClient: [String: [String]] = [:]

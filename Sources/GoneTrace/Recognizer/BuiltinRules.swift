@@ -231,6 +231,19 @@ enum BuiltinRules {
         "source": "AWS simple-websockets-chat-app sendmessage handler (logs this only when postToConnection returned 410); anchors.md §10"
       },
       {
+        "name": "app-connection-mention", "fact": "target", "prefilter": "onnection", "scope": "other",
+        "caseless": true,
+        "pattern": "connection(?:[ _-]?id)?[\"']?\\s*[:= ]\\s*[\"']?(?<connectionId>[A-Za-z0-9_-]{15}=)",
+        "samples": ["2024-05-09T10:00:00.000Z\tc793869b-ee49-115b-a5b6-4fd21e8dedac\tERROR\tError sending to connection R1kmxc2VNjMCFIA=: GoneException: UnknownError"],
+        "source": "§3.4 VERIFIED-REAL app line (`Error sending to connection XXX: GoneException: UnknownError`) with an id of the real shape (§3.1)"
+      },
+      {
+        "name": "app-send-to-id", "fact": "target", "prefilter": "to ", "scope": "other", "caseless": true,
+        "pattern": "\\bsend(?:ing)? to (?<connectionId>[A-Za-z0-9_-]{15}=)",
+        "samples": ["-> addRobotParticipants() -> Failed to send to NQlXmfKCIAMCKxA="],
+        "source": "§3.4 VERIFIED-REAL"
+      },
+      {
         "name": "connections-url", "fact": "target", "prefilter": "connections/", "scope": "other",
         "pattern": "(?:@|%40)connections/(?<connectionId>[A-Za-z0-9_=-]+(?:%3[Dd])?)",
         "samples": ["awscurl --service execute-api -X POST -d \"hello world\" https://aabbccddee.execute-api.us-east-1.amazonaws.com/prod/%40connections/R0oXAdfD0kwCH6w%3D"],

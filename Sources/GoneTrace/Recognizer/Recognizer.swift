@@ -103,6 +103,13 @@ public final class Recognizer {
     }
     let apigwId = apigwPrefix.map { String(bytes: UnsafeRawBufferPointer(rebasing: m[$0])) }
     let hasRequest = scratch.contains { $0.kind == .request }
+    // A line that records a 410 and names a connection (`Error sending to connection X: GoneException…`):
+    // the connection is that call's target.
+    if let i = scratch.firstIndex(where: { $0.kind == .gone && $0.fields.connectionId == nil }),
+      let target = scratch.first(where: { $0.kind == .target })?.fields.connectionId
+    {
+      scratch[i].fields.connectionId = target
+    }
     var text: String?
     for var fact in scratch {
       if fact.kind == .invocation, !keepsContextFacts { continue }  // context only
