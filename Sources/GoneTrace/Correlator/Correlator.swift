@@ -221,20 +221,23 @@ extension CorrelationState {
       connectionsByClient: byClient, clientKey: options.clientKey)
   }
 
-  /// Folds one invocation's 410 lines (time-sorted) into calls. Lines from different rules close
-  /// in time and not naming different connections are one call (the app's message, the SDK dump);
-  /// a second line from the same rule is a second call. Echo lines (uncaught-error records,
-  /// API Gateway's view) join the call they follow and stand alone only when nothing else
-  /// recorded it.
+  /// Folds one invocation's 410 lines (time-sorted) into calls. One call leaves several lines
+  /// (the app's message naming the target, the SDK's error dump, the runtime's uncaught record),
+  /// so lines close in time that do not name different connections join one call, unless the
+  /// call already holds a line of the same rule that is equally specific (both naming the target,
+  /// or both not): the app logging its failure twice is two calls. Echo lines (uncaught-error
+  /// records, API Gateway's view) join the call they follow and stand alone only when nothing
+  /// else recorded it.
   func assembleCalls(_ facts: [Fact], span: EpochMillis) -> [GoneCall] {
     var calls: [GoneCall] = []
-    func compatible(_ call: GoneCall, _ f: Fact) -> Bool {
-      guard let a = call.target, let b = f.fields.connectionId else { return true }
-      return a == b
+    func accepts(_ call: GoneCall, _ f: Fact) -> Bool {
+      if let a = call.target, let b = f.fields.connectionId, a != b { return false }
+      let named = f.fields.connectionId != nil
+      return !call.facts.contains { $0.rule == f.rule && ($0.fields.connectionId != nil) == named }
     }
     for f in facts where !f.fields.isEcho {
       if let i = calls.lastIndex(where: { c in
-        !c.facts.contains { $0.rule == f.rule } && compatible(c, f) && f.time - (c.facts.last?.time ?? c.time) <= span
+        accepts(c, f) && f.time - (c.facts.last?.time ?? c.time) <= span
       }) {
         calls[i].facts.append(f)
         calls[i].target = calls[i].target ?? f.fields.connectionId
@@ -248,7 +251,7 @@ extension CorrelationState {
         target: echoes.lazy.compactMap(\.fields.connectionId).first))
     } else {
       for e in echoes {
-        let i = calls.lastIndex { $0.time <= e.time && compatible($0, e) } ?? 0
+        let i = calls.lastIndex { $0.time <= e.time && (e.fields.connectionId == nil || $0.target == nil || $0.target == e.fields.connectionId) } ?? 0
         calls[i].facts.append(e)
       }
     }
@@ -264,8 +267,8 @@ extension CorrelationState {
   }
 
   /// A call whose lines do not name its target: the nearest line of the same invocation that
-  /// names a connection (before the call, else after it), else the connection whose request
-  /// triggered the invocation (a `$connect` handler posting to its own connection).
+  /// names a connection (before the call, else after it), else, in a `$connect` invocation, the
+  /// connection being connected (a handler posting to its own connection).
   func resolveTarget(_ call: inout GoneCall, hints: [Fact], triggerOf: [String: RequestRecord], skew: EpochMillis) {
     guard call.target == nil else { return }
     let before = hints.filter { $0.time <= call.time + skew }.max { ($0.time, $0.text) < ($1.time, $1.text) }
@@ -277,7 +280,12 @@ extension CorrelationState {
       if call.operation == nil { call.operation = GoneCall.operationNamed(in: hint.text) }
       return
     }
-    if let lambda = call.lambdaRequestId, let trigger = triggerOf[lambda], let id = trigger.connectionId {
+    // Only for `$connect`: a welcome message to the connecting client is the classic pre-connect
+    // post. A `$disconnect` or message handler posting without naming its target is as likely to
+    // be broadcasting to others, and guessing the sender there would be a made-up answer.
+    if let lambda = call.lambdaRequestId, let trigger = triggerOf[lambda], trigger.kind == .connect,
+      let id = trigger.connectionId
+    {
       call.target = id
       call.targetSource = .invocationTrigger
     }

@@ -92,6 +92,13 @@ enum BuiltinRules {
         "source": "INFERENCE: §1.3 template (VERIFIED-REAL) carrying the Lambda error JSON of §3.3/§3.5"
       },
       {
+        "name": "apigw-lambda-failed-gone", "fact": "gone", "prefilter": "Lambda execution failed with status ",
+        "anchor": "start", "scope": "execution", "set": {"role": "echo"},
+        "pattern": "due to customer function error: (?:An error occurred \\(GoneException\\) when calling the (?<operation>\\w+) operation|GoneException: (?:410|UnknownError)|410\\. Lambda request id)",
+        "samples": ["(R1knPH17NjMFftw=) Lambda execution failed with status 200 due to customer function error: An error occurred (GoneException) when calling the PostToConnection operation: . Lambda request id: 93b07909-0217-4875-86d6-e5a8747c70a2"],
+        "source": "INFERENCE: §1.3 VERIFIED-REAL template carrying the errorMessage of §3.3/§3.5"
+      },
+      {
         "name": "apigw-proxy-request-body", "fact": "request", "prefilter": "Endpoint request body after transformations: ",
         "anchor": "start", "scope": "execution",
         "keys": {
@@ -173,7 +180,7 @@ enum BuiltinRules {
         "source": "§3.5 VERIFIED-REAL (Chalice Lambda invocation error JSON)"
       },
       {
-        "name": "boto3-gone", "fact": "gone", "prefilter": "An error occurred (GoneException) when calling the ", "scope": "any",
+        "name": "boto3-gone", "fact": "gone", "prefilter": "An error occurred (GoneException) when calling the ", "scope": "other",
         "pattern": "An error occurred \\(GoneException\\) when calling the (?<operation>PostToConnection|GetConnection|DeleteConnection) operation",
         "samples": ["[ERROR]\t2024-05-09T10:12:01.201Z\t1c8df7d3-aaaa-46da-9778-518e6eca8125\tpost failed: An error occurred (GoneException) when calling the PostToConnection operation: "],
         "source": "§3.5 VERIFIED-SOURCE (botocore ClientError template)"

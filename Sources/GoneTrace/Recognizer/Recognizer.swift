@@ -14,6 +14,14 @@ public final class Recognizer {
   /// Also return `invocation` context facts (tests check the rules that produce them).
   var keepsContextFacts = false
 
+  /// A WebSocket connection id (16 characters ending in `=`, §3.1) standing alone in a line.
+  private static let connectionIdShape: Pattern = {
+    do { return try Pattern(#"(?<![A-Za-z0-9_=+/-])[A-Za-z0-9_-]{15}=(?![A-Za-z0-9_=+/-])"#) } catch {
+      fatalError("\(error)")
+    }
+  }()
+  private let idMatcher = Matcher(Recognizer.connectionIdShape)
+
   public init(rules: RuleSet) {
     self.rules = rules
     matchers = rules.rules.map { $0.pattern.map(Matcher.init) }
@@ -105,10 +113,15 @@ public final class Recognizer {
     let hasRequest = scratch.contains { $0.kind == .request }
     // A line that records a 410 and names a connection (`Error sending to connection X: GoneException…`):
     // the connection is that call's target.
-    if let i = scratch.firstIndex(where: { $0.kind == .gone && $0.fields.connectionId == nil }),
-      let target = scratch.first(where: { $0.kind == .target })?.fields.connectionId
-    {
-      scratch[i].fields.connectionId = target
+    if let i = scratch.firstIndex(where: { $0.kind == .gone && $0.fields.connectionId == nil }) {
+      if let target = scratch.first(where: { $0.kind == .target })?.fields.connectionId {
+        scratch[i].fields.connectionId = target
+      } else if apigwPrefix == nil, (try? idMatcher.firstMatch(in: m)) == true, let r = idMatcher.range(0) {
+        // `typing indicator to 652SpgmRsfMCWOQ= failed GoneException…`: a line recording a 410 that
+        // names one id of the connection shape names its target. (Execution-log lines are skipped:
+        // their ids are API Gateway request ids.)
+        scratch[i].fields.connectionId = String(bytes: UnsafeRawBufferPointer(rebasing: m[r]))
+      }
     }
     var text: String?
     for var fact in scratch {
