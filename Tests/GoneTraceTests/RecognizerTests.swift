@@ -167,5 +167,8 @@ func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool =
     #expect(badPattern?.description.contains("rules.json: rule \"y\": invalid pattern /(a/") == true)
     let noPrefilter = load(RuleDefinition(name: "z", fact: .target, prefilter: "", pattern: "a"))
     #expect(noPrefilter?.description.contains("prefilter is empty") == true)
+    let badSample = load(RuleDefinition(name: "s", fact: .target, prefilter: "to ", pattern: "to (?<connectionId>x+)",
+      samples: ["sent to y"]))
+    #expect(badSample?.description.contains("rule \"s\": pattern does not match its sample: sent to y") == true)
   }
 }

@@ -15,7 +15,8 @@ public struct Classifier: Sendable {
   }
 
   public func classify(_ call: GoneCall, in c: Correlation) -> Verdict {
-    let op = call.operation ?? "the call"
+    let op = call.operation ?? "A call"  // at the start of a sentence
+    let opMid = call.operation ?? "the call"
     var evidence = call.facts.map { Evidence(origin: $0.origin, time: $0.time, text: $0.text) }
     if let e = call.targetEvidence { evidence.append(e) }
     func verdict(
@@ -29,12 +30,13 @@ public struct Classifier: Sendable {
       return Verdict(time: call.time, operation: call.operation, connectionId: call.target,
         lambdaRequestId: call.lambdaRequestId, sdkRequestId: call.sdkRequestId, detail: detail,
         confidence: confidence, newConnectionId: newConnection, connection: timeline.map(summary), explanation: explanation,
-        evidence: unique)
+        evidence: unique, recordedBy: call.facts.first.map { Evidence(origin: $0.origin, time: $0.time, text: $0.text) })
     }
 
     guard let target = call.target else {
       return verdict(.noTargetId, .high,
-        "No log line of this invocation names the connection \(op) was aimed at; log the connectionId with the error.")
+        "No log line of this invocation names the connection \(call.operation ?? "the call") was aimed at; log the "
+          + "connectionId with the error.")
     }
     // A guess from the triggering request is weaker than a line naming the target.
     let targetDoubt = call.targetSource == .invocationTrigger
@@ -84,7 +86,7 @@ public struct Classifier: Sendable {
       let n = c.timelines[reconnect]!
       let who = c.clientKey.key(t.client).map(describe) ?? "the same client"
       return verdict(.newerConnection, targetDoubt ? .low : (t.client.principalId != nil ? .high : .medium),
-        "\(who) reconnected as \(reconnect) \(seconds(time - (n.connectRequestedAt ?? time))) before \(op) "
+        "\(who) reconnected as \(reconnect) \(seconds(time - (n.connectRequestedAt ?? time))) before \(opMid) "
           + "to the old id \(target); key the connection store by client so the new id replaces the old.",
         timeline: t, more: n.connects.flatMap(\.evidence) + (t.disconnect?.evidence ?? []),
         newConnection: reconnect)
@@ -96,8 +98,8 @@ public struct Classifier: Sendable {
       let closedAt = d.time
       let confidence: Confidence = closedAt <= time + skew ? (targetDoubt ? .medium : .high) : .low
       let when = closedAt <= time + skew
-        ? "\(seconds(time - closedAt)) before \(op)"
-        : "only \(seconds(closedAt - time)) after \(op) (clock skew?)"
+        ? "\(seconds(time - closedAt)) before \(opMid)"
+        : "only \(seconds(closedAt - time)) after \(opMid) (clock skew?)"
       let code = d.disconnectStatusCode
       let reason = d.disconnectReason ?? ""
       let lifetime = t.openedAt.map { closedAt - $0 }

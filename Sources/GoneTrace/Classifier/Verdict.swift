@@ -90,4 +90,6 @@ public struct Verdict: Sendable {
   public var connection: ConnectionSummary?
   public var explanation: String
   public var evidence: [Evidence]
+  /// The earliest line that records the failed call itself.
+  public var recordedBy: Evidence?
 }

@@ -125,6 +125,16 @@ public final class RuleSet: Sendable {
           guard let field = Field(rawValue: name) else { throw bad("set: \"\(name)\" is not a field") }
           constants.append((field, value))
         }
+        for sample in rule.samples ?? [] where !sample.contains(rule.prefilter) {
+          throw bad("sample does not contain the prefilter \"\(rule.prefilter)\": \(sample)")
+        }
+        if let pattern {
+          let matcher = Matcher(pattern)
+          for sample in rule.samples ?? [] {
+            let matched = (try? Array(sample.utf8).withUnsafeBytes { try matcher.firstMatch(in: $0) }) ?? false
+            guard matched else { throw bad("pattern does not match its sample: \(sample)") }
+          }
+        }
         let scope = rule.scope ?? .any
         compiled.append(CompiledRule(definition: rule, kind: rule.fact, prefilterID: id,
           anchoredAtStart: rule.anchor == .start, scope: scope, pattern: pattern, groups: groups, keys: keys,

@@ -26,7 +26,7 @@ public enum TextReport {
         out += "  \(Timestamp.format(v.time))  \(pad(v.operation ?? "-", 16))  \(pad(v.connectionId ?? "-", 16))  "
           + "\(v.cause.rawValue)/\(v.detail.rawValue) (\(v.confidence.rawValue))\n"
         out += "      \(v.explanation)\n"
-        if let e = v.evidence.first { out += "      first line: \(location(e, a))\n" }
+        if let e = v.recordedBy ?? v.evidence.first { out += "      \(location(e, a))\n" }
       }
     }
     out += "\nInputs\n"
