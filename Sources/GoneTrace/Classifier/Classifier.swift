@@ -73,8 +73,11 @@ public struct Classifier: Sendable {
           "\(op) to \(target) came \(seconds(requested - time)) before its $connect was even requested.",
           timeline: t, more: connectEvidence)
       }
-      if let completed, time < completed - skew || (time < completed && t.disconnect == nil && t.messages.isEmpty) {
-        return verdict(.postedBeforeConnectCompleted, targetDoubt ? .medium : .high,
+      // Between the connect request and its completion the connection does not exist yet. Within
+      // the skew of the completion the order of the two clocks is uncertain: medium confidence.
+      if let completed, time < completed {
+        let sure = completed - time > skew && !targetDoubt
+        return verdict(.postedBeforeConnectCompleted, sure ? .high : .medium,
           "\(op) to \(target) came \(seconds(time - requested)) after its $connect request and before the connect "
             + "completed; wait for $connect to return before posting.",
           timeline: t, more: connectEvidence)
