@@ -96,7 +96,7 @@ public struct Classifier: Sendable {
     }
 
     let lastActivity = t.lastActivityAt
-    let lastEvidence = t.messages.last?.evidence ?? connectEvidence
+    let lastEvidence = t.lastActivityEvidence
     if let d = t.disconnect {
       let closedAt = d.time
       let confidence: Confidence = closedAt <= time + skew ? (targetDoubt ? .medium : .high) : .low

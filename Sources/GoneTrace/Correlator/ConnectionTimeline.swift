@@ -140,12 +140,34 @@ public struct RequestRecord: Sendable {
   public var time: EpochMillis { requestedAt ?? firstLoggedAt }
 }
 
+/// The inbound messages of a connection, summarised: a connection may carry thousands.
+public struct MessageActivity: Sendable {
+  public var first: EpochMillis = .max
+  public var last: EpochMillis = .min
+  /// The line of the latest message (ties broken by the evidence order, so merges commute).
+  public var lastEvidence: Evidence?
+
+  mutating func absorb(_ time: EpochMillis, _ evidence: Evidence) {
+    first = min(first, time)
+    if time > last || (time == last && lastEvidence.map { evidence < $0 } ?? true) {
+      last = time
+      lastEvidence = evidence
+    }
+  }
+
+  mutating func absorb(_ other: MessageActivity) {
+    first = min(first, other.first)
+    if let e = other.lastEvidence { absorb(other.last, e) }
+  }
+}
+
 /// Everything the logs say about one connection, in time order.
 public struct ConnectionTimeline: Sendable {
   public var connectionId: String
   public var connects: [RequestRecord] = []
   public var messages: [RequestRecord] = []
   public var disconnects: [RequestRecord] = []
+  public var activity: MessageActivity?
   public var client = ClientIdentity()
 
   /// When `$connect` was requested.
@@ -158,7 +180,7 @@ public struct ConnectionTimeline: Sendable {
   public var connectSucceeded: Bool? {
     let statuses = connects.compactMap(\.status)
     if statuses.contains(where: { (200..<300).contains($0) }) { return true }
-    if !messages.isEmpty { return true }  // a message can only arrive on an established connection
+    if !messages.isEmpty || activity != nil { return true }  // messages arrive only on an established connection
     return statuses.isEmpty ? nil : false
   }
 
@@ -179,11 +201,18 @@ public struct ConnectionTimeline: Sendable {
 
   /// Last inbound traffic: the latest message, else the connect.
   public var lastActivityAt: EpochMillis? {
-    messages.map(\.time).max() ?? connectCompletedAt ?? connectRequestedAt
+    (messages.map(\.time) + (activity.map { [$0.last] } ?? [])).max() ?? connectCompletedAt ?? connectRequestedAt
+  }
+
+  /// The line of the latest inbound message, else the connect's lines.
+  public var lastActivityEvidence: [Evidence] {
+    let fromRecords = messages.max { $0.time < $1.time }
+    if let a = activity, let e = a.lastEvidence, a.last >= (fromRecords?.time ?? .min) { return [e] }
+    return fromRecords?.evidence ?? connects.flatMap(\.evidence)
   }
 
   public var firstSeen: EpochMillis? {
-    (connects + messages + disconnects).map(\.time).min()
+    ((connects + messages + disconnects).map(\.time) + (activity.map { [$0.first] } ?? [])).min()
   }
 }
 

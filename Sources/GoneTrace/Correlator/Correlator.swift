@@ -3,18 +3,27 @@
 /// and the result is the same as one pass over time-sorted input. This is how gonetrace meets
 /// "input order means nothing": nothing here depends on the order facts arrive in.
 public struct CorrelationState: Sendable {
+  /// Where a Lambda line was written: (group, stream), or the input when the envelope names no stream.
+  struct StreamKey: Hashable, Sendable {
+    var group: String?
+    var stream: String?
+    var input: Int?
+  }
+
   struct InvocationRecord: Sendable {
-    var streamKey: String
+    var streamKey: StreamKey
     var start: EpochMillis?
     var end: EpochMillis?
   }
 
   struct KeyedFact: Sendable {
     var fact: Fact
-    var streamKey: String
+    var streamKey: StreamKey
   }
 
   var requests: [String: RequestRecord] = [:]
+  /// MESSAGE requests folded per connection: memory follows connections, not messages.
+  var activity: [String: MessageActivity] = [:]
   /// API Gateway request id -> Lambda invocation id, with the line that said so.
   var links: [String: (lambdaRequestId: String, evidence: Evidence)] = [:]
   var invocations: [String: InvocationRecord] = [:]
@@ -26,15 +35,19 @@ public struct CorrelationState: Sendable {
   /// Lines of one Lambda execution environment share a log stream, and one environment runs one
   /// invocation at a time: (group, stream) identifies where a line without a request id belongs.
   /// Inputs that do not name streams count as one stream each.
-  static func streamKey(_ f: Fact) -> String {
-    if let stream = f.stream { return (f.group ?? "") + "|" + stream }
-    return "#input\(f.origin.input)"
+  static func streamKey(_ f: Fact) -> StreamKey {
+    f.stream == nil ? StreamKey(group: nil, stream: nil, input: f.origin.input) : StreamKey(group: f.group, stream: f.stream)
   }
 
   public mutating func add(_ fact: Fact) {
     let f = fact.fields
     switch fact.kind {
     case .request:
+      if let id = f.connectionId, RequestKind(eventType: f.eventType, routeKey: f.routeKey) == .message {
+        let at = f.requestTime ?? fact.time
+        activity[id, default: MessageActivity()].absorb(at, Evidence(origin: fact.origin, time: fact.time, text: fact.text))
+        return
+      }
       let key = f.apigwRequestId ?? "\(f.connectionId ?? "?")|\(f.eventType ?? f.routeKey ?? "?")|\(f.requestTime ?? fact.time)"
       let evidence = Evidence(origin: fact.origin, time: fact.time, text: fact.text)
       requests[key, default: RequestRecord()].absorb(f, time: fact.time, evidence: evidence)
@@ -83,6 +96,7 @@ public struct CorrelationState: Sendable {
         invocations[key] = inv
       }
     }
+    for (id, a) in other.activity { activity[id, default: MessageActivity()].absorb(a) }
     gones.append(contentsOf: other.gones)
     targets.append(contentsOf: other.targets)
   }
@@ -169,6 +183,9 @@ extension CorrelationState {
       }
       timelines[id] = t
     }
+    for (id, a) in activity {
+      timelines[id, default: ConnectionTimeline(connectionId: id)].activity = a
+    }
     var byClient: [String: [String]] = [:]
     for (id, t) in timelines {
       if let key = options.clientKey.key(t.client) { byClient[key, default: []].append(id) }
@@ -178,7 +195,7 @@ extension CorrelationState {
     }
 
     // Lines without a Lambda request id belong to the invocation running in their stream then.
-    var windows: [String: [(start: EpochMillis, end: EpochMillis, id: String)]] = [:]
+    var windows: [StreamKey: [(start: EpochMillis, end: EpochMillis, id: String)]] = [:]
     for (id, inv) in invocations {
       guard let start = inv.start ?? inv.end else { continue }
       windows[inv.streamKey, default: []].append((start, inv.end ?? .max, id))
@@ -198,7 +215,8 @@ extension CorrelationState {
       var fact = keyed.fact
       let lambda = invocation(of: keyed)
       fact.fields.lambdaRequestId = lambda
-      let group = lambda.map { "λ" + $0 } ?? fact.fields.apigwRequestId.map { "apigw:" + $0 } ?? "stream:" + keyed.streamKey
+      let group = lambda.map { "λ" + $0 } ?? fact.fields.apigwRequestId.map { "apigw:" + $0 }
+        ?? "stream:\(keyed.streamKey.group ?? "")|\(keyed.streamKey.stream ?? "")|\(keyed.streamKey.input ?? -1)"
       groups[group, default: []].append(fact)
     }
     var hints: [String: [Fact]] = [:]

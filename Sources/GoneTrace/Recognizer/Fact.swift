@@ -50,7 +50,7 @@ public struct FactFields: Sendable, Equatable, Hashable {
       apigwRequestId = raw
     case .lambdaRequestId:
       guard FactFields.isUUID(raw) else { return false }
-      lambdaRequestId = raw.lowercased()
+      lambdaRequestId = FactFields.hasUppercase(raw) ? raw.lowercased() : raw
     case .sdkRequestId: sdkRequestId = raw
     case .operation: operation = raw
     case .eventType: eventType = raw.uppercased()
@@ -101,17 +101,22 @@ public struct FactFields: Sendable, Equatable, Hashable {
   }
 
   static func isUUID(_ s: String) -> Bool {
-    let u = s.utf8
-    guard u.count == 36 else { return false }
-    for (i, c) in u.enumerated() {
-      if i == 8 || i == 13 || i == 18 || i == 23 {
-        guard c == UInt8(ascii: "-") else { return false }
-      } else if !Bytes.isHex(c) {
-        return false
+    var copy = s
+    return copy.withUTF8 { u in
+      guard u.count == 36 else { return false }
+      for i in 0..<36 {
+        let c = u[i]
+        if i == 8 || i == 13 || i == 18 || i == 23 {
+          if c != UInt8(ascii: "-") { return false }
+        } else if !Bytes.isHex(c) {
+          return false
+        }
       }
+      return true
     }
-    return true
   }
+
+  static func hasUppercase(_ s: String) -> Bool { s.utf8.contains { $0 &- 0x41 < 26 } }
 }
 
 /// What a recognition rule found in one log event.

@@ -60,6 +60,10 @@ public enum TextReport {
       rows.append((r.time, "CONNECT" + (r.status.map { " status \($0)" } ?? ""), r.evidence))
     }
     for r in t.messages { rows.append((r.time, "MESSAGE " + (r.routeKey ?? ""), r.evidence)) }
+    if let a = t.activity {
+      rows.append((a.first, "MESSAGEs from here (inbound traffic)", []))
+      rows.append((a.last, "last MESSAGE", a.lastEvidence.map { [$0] } ?? []))
+    }
     for r in t.disconnects {
       let code = r.disconnectStatusCode.map { " \($0)" } ?? ""
       let reason = r.disconnectReason.map { $0.isEmpty ? "" : " \"\($0)\"" } ?? ""
