@@ -21,14 +21,9 @@ struct CLIJSONDecoder: EnvelopeDecoder {
   }
 
   mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
-    var s = splitter
-    s.feed(chunk) { event in
-      switch event {
-      case .record(let bytes, let line): decode(bytes, line: line, &sink)
-      case .oversized(let line):
-        sink.report(Diagnostic(input: inputName, line: line, severity: .error,
-          message: "event record larger than the record cap; skipped"))
-      }
+    var s = splitter  // a local: the closure below mutates self
+    s.records(in: chunk, inputName: inputName, what: "event record", into: &sink) { bytes, line, sink in
+      decode(bytes, line: line, &sink)
     }
     splitter = s
   }
@@ -109,13 +104,9 @@ struct InsightsJSONDecoder: EnvelopeDecoder {
   }
 
   mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
-    var s = splitter
-    s.feed(chunk) { event in
-      switch event {
-      case .record(let bytes, let line): decode(bytes, line: line, &sink)
-      case .oversized(let line):
-        sink.report(Diagnostic(input: inputName, line: line, severity: .error, message: "result row too large; skipped"))
-      }
+    var s = splitter  // a local: the closure below mutates self
+    s.records(in: chunk, inputName: inputName, what: "result row", into: &sink) { bytes, line, sink in
+      decode(bytes, line: line, &sink)
     }
     splitter = s
   }

@@ -117,6 +117,23 @@ struct JSONRecordSplitter {
     }
   }
 
+  /// Feeds a chunk and hands each complete record to `body`; a record over the cap becomes a
+  /// diagnostic naming the input, the line and what was lost.
+  mutating func records<S: EventSink>(
+    in chunk: UnsafeRawBufferPointer, inputName: String, what: String, into sink: inout S,
+    _ body: (UnsafeRawBufferPointer, Int, inout S) -> Void
+  ) {
+    let capMiB = maxRecordBytes / (1024 * 1024)
+    feed(chunk) { event in
+      switch event {
+      case .record(let bytes, let line): body(bytes, line, &sink)
+      case .oversized(let line):
+        sink.report(Diagnostic(input: inputName, line: line, severity: .error,
+          message: "\(what) larger than \(capMiB) MiB; skipped"))
+      }
+    }
+  }
+
   private mutating func noteStray(_ i: Int) {
     strayBytes += 1
     if firstStrayLine == nil { firstStrayLine = line }

@@ -19,14 +19,9 @@ struct SubscriptionDecoder: EnvelopeDecoder {
   }
 
   mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
-    var s = splitter
-    s.feed(chunk) { event in
-      switch event {
-      case .record(let bytes, let line): decodePayload(bytes, line: line, &sink)
-      case .oversized(let line):
-        sink.report(Diagnostic(input: inputName, line: line, severity: .error,
-          message: "subscription payload larger than the record cap; skipped"))
-      }
+    var s = splitter  // a local: the closure below mutates self
+    s.records(in: chunk, inputName: inputName, what: "subscription payload", into: &sink) { bytes, line, sink in
+      decodePayload(bytes, line: line, &sink)
     }
     splitter = s
   }
