@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+@testable import GoneTrace
+
+/// The executable's contract: stdin equals the path for every envelope, and exit statuses.
+@Suite struct CLITests {
+  /// The verdicts, summary and per-input event counts of a JSON report, without input names
+  /// (stdin is called "-") and without the format name (an S3 export chunk is `s3-export` by its
+  /// path and plain `lines` on stdin, with the same events).
+  static func comparable(_ out: Data) throws -> String {
+    var json = try #require(try JSONSerialization.jsonObject(with: out) as? [String: Any])
+    json["inputs"] = (json["inputs"] as? [[String: Any]])?.map { ["events": $0["events"]!, "unparsed": $0["unparsed"]!] }
+    var verdicts = json["verdicts"] as? [[String: Any]] ?? []
+    for i in verdicts.indices {
+      verdicts[i]["evidence"] = (verdicts[i]["evidence"] as? [[String: Any]])?.map { e in
+        var e = e
+        e["input"] = nil
+        return e
+      }
+    }
+    json["verdicts"] = verdicts
+    json["diagnostics"] = (json["diagnostics"] as? [[String: Any]])?.map { d in
+      var d = d
+      d["input"] = nil
+      return d
+    }
+    return String(decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self)
+  }
+
+  static func envelopeFiles() -> [URL] {
+    let samples = Fixture.repo.appendingPathComponent("samples")
+    var files: [URL] = []
+    let walker = FileManager.default.enumerator(at: samples, includingPropertiesForKeys: nil)
+    while let url = walker?.nextObject() as? URL {
+      if !url.hasDirectoryPath, url.lastPathComponent != "aws-logs-write-test" { files.append(url) }
+    }
+    let dir = Fixture.directory()
+    files.append(Fixture.write(bytes: Fixture.gzip(EnvelopeTests.payload("1", "(R1knPH17NjMFftw=) Extended Request Id: Vts2FFmArPEFh8g=")),
+      to: dir.appendingPathComponent("subscription")))
+    files.append(Fixture.write("@logStream,@timestamp,@message\ns1,2021-08-11 09:29:13.095,\"hello\"\n",
+      to: dir.appendingPathComponent("insights.csv")))
+    files.append(Fixture.root.appendingPathComponent("cli/get-query-results.json"))
+    return files.sorted { $0.path < $1.path }
+  }
+
+  @Test func standardInputEqualsThePathForEveryEnvelope() throws {
+    var formats = Set<String>()
+    for url in Self.envelopeFiles() {
+      let byPath = Fixture.gonetrace(["analyze", "--format", "json", url.path])
+      let byStdin = Fixture.gonetrace(["analyze", "--format", "json"], stdin: try Data(contentsOf: url))
+      #expect(byPath.status == byStdin.status, "\(url.lastPathComponent)")
+      #expect(try Self.comparable(byPath.stdout) == Self.comparable(byStdin.stdout), "\(url.lastPathComponent)")
+      let json = try JSONSerialization.jsonObject(with: byPath.stdout) as? [String: Any]
+      if let f = (json?["inputs"] as? [[String: Any]])?.first?["format"] as? String { formats.insert(f) }
+    }
+    #expect(formats == Set(EnvelopeFormat.allCases.map(\.rawValue)))
+  }
+
+  @Test func exitStatuses() throws {
+    let dir = Fixture.directory()
+    // 0: logs without a 410 (§1.4 (0) VERIFIED-REAL lines).
+    let clean = Fixture.write(EnvelopeTests.consoleCopy, to: dir.appendingPathComponent("clean.log"))
+    #expect(Fixture.gonetrace(["analyze", clean.path]).status == 0)
+    // 1: the samples have 410s.
+    #expect(Fixture.gonetrace(["analyze", Fixture.repo.appendingPathComponent("samples").path]).status == 1)
+    // 2: an input in no known shape, named on stderr.
+    let notes = Fixture.write("Dear diary,\nnothing here.\n", to: dir.appendingPathComponent("notes.txt"))
+    let unknown = Fixture.gonetrace(["analyze", clean.path, notes.path])
+    #expect(unknown.status == 2)
+    #expect(unknown.stderr.contains("\(notes.path): not a CloudWatch log in any known shape"))
+    // 2: missing file, bad option.
+    #expect(Fixture.gonetrace(["analyze", dir.appendingPathComponent("missing.log").path]).status == 2)
+    #expect(Fixture.gonetrace(["analyze", "--no-such-option"]).status == 2)
+  }
+
+  @Test func truncatedGzipWarnsWithTheFileNameAndKeepsEarlierEvents() throws {
+    let dir = Fixture.directory()
+    let full = Fixture.gzip(String(repeating: EnvelopeTests.consoleCopy, count: 400))
+    let cut = Fixture.write(bytes: Array(full.prefix(full.count - 40)), to: dir.appendingPathComponent("cut.gz"))
+    let r = Fixture.gonetrace(["analyze", "--format", "json", cut.path])
+    #expect(r.status == 0)
+    let json = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+    let input = try #require((json["inputs"] as? [[String: Any]])?.first)
+    #expect((input["events"] as? Int ?? 0) > 1000)
+    let diagnostics = json["diagnostics"] as? [[String: Any]] ?? []
+    #expect(diagnostics.contains { ($0["input"] as? String) == cut.path && ($0["message"] as? String)?.contains("truncated") == true })
+  }
+}
