@@ -56,6 +56,16 @@ import Testing
     #expect(formats == Set(EnvelopeFormat.allCases.map(\.rawValue)))
   }
 
+  /// Parallel decoding merges per-thread state; the report must not depend on it.
+  @Test func oneThreadAndTheDefaultGiveIdenticalJSON() {
+    let samples = Fixture.repo.appendingPathComponent("samples").path
+    let one = Fixture.gonetrace(["analyze", "--format", "json", "--threads", "1", samples])
+    let two = Fixture.gonetrace(["analyze", "--format", "json", samples])
+    #expect(one.status == 1)
+    #expect(one.out == two.out)
+    #expect(one.out.contains("\"gone\": 29"))
+  }
+
   @Test func exitStatuses() throws {
     let dir = Fixture.directory()
     // 0: logs without a 410 (§1.4 (0) VERIFIED-REAL lines).
