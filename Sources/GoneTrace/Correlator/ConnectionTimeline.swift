@@ -210,10 +210,6 @@ public struct ConnectionTimeline: Sendable {
     if let a = activity, let e = a.lastEvidence, a.last >= (fromRecords?.time ?? .min) { return [e] }
     return fromRecords?.evidence ?? connects.flatMap(\.evidence)
   }
-
-  public var firstSeen: EpochMillis? {
-    ((connects + messages + disconnects).map(\.time) + (activity.map { [$0.first] } ?? [])).min()
-  }
 }
 
 extension Optional where Wrapped: Comparable {

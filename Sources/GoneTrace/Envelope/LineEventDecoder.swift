@@ -73,13 +73,13 @@ struct LineEventDecoder: EnvelopeDecoder {
           after = min(end + 1, body.count)
         }
         startEvent(time: time, stream: stream,
-          message: UnsafeRawBufferPointer(rebasing: body[after...]), line: number, cut: cut, &sink)
+          message: UnsafeRawBufferPointer(rebasing: body[after...]), line: number, &sink)
         return
       }
       if after < body.count, body[after] == Bytes.tab {
         // A Lambda runtime line (`<time>\t<requestId>\tINFO\t…`) pasted without CloudWatch's own
         // time: the runtime's time is the event's, and the line is the whole message.
-        startEvent(time: time, stream: defaultStream, message: body, line: number, cut: cut, &sink)
+        startEvent(time: time, stream: defaultStream, message: body, line: number, &sink)
         return
       }
     }
@@ -95,7 +95,7 @@ struct LineEventDecoder: EnvelopeDecoder {
         message: "lines carry no time; events before the first timed line are placed at "
           + "1970-01-01 and the rest take the time of the line before them"))
     }
-    startEvent(time: time, stream: defaultStream, message: body, line: number, cut: cut, &sink,
+    startEvent(time: time, stream: defaultStream, message: body, line: number, &sink,
       ownTime: embeddedTime(body) != nil)
   }
 
@@ -119,7 +119,7 @@ struct LineEventDecoder: EnvelopeDecoder {
   private static let jsonTimeKeys = [ByteLiteral("{\"time\":\""), ByteLiteral("{\"timestamp\":\"")]
 
   private mutating func startEvent<S: EventSink>(
-    time: EpochMillis, stream: String?, message: UnsafeRawBufferPointer, line: Int, cut: Bool,
+    time: EpochMillis, stream: String?, message: UnsafeRawBufferPointer, line: Int,
     _ sink: inout S, ownTime: Bool = true
   ) {
     if ownTime {

@@ -48,14 +48,6 @@ public struct LogEvent: Sendable, Equatable {
     message = String(bytes: raw.message)
     origin = raw.origin
   }
-
-  public init(timestamp: EpochMillis, group: String?, stream: String?, message: String, origin: Origin) {
-    self.timestamp = timestamp
-    self.group = group
-    self.stream = stream
-    self.message = message
-    self.origin = origin
-  }
 }
 
 /// Receives decoded events and problems. Decoders call it synchronously.
