@@ -374,3 +374,16 @@ def run_query(aws: Aws, groups: list[str], query: str, start_s: int, end_s: int,
         if time.monotonic() > deadline:
             raise TimeoutError(f"query {qid} still {status} after {poll_timeout}s")
         time.sleep(0.5)
+
+
+def json_sequence(data: bytes | str) -> list:
+    """Every top-level JSON value in data (outputs appended with `>>`)."""
+    text = data.decode("utf-8") if isinstance(data, bytes) else data
+    dec, i, out = json.JSONDecoder(), 0, []
+    while True:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        if i == len(text):
+            return out
+        obj, i = dec.raw_decode(text, i)
+        out.append(obj)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from awsmoto import PAGE_SIZE, RUNS, TIMINGS
+from awsmoto import PAGE_SIZE, RUNS, TIMINGS, json_sequence
 
 pytestmark = pytest.mark.e2e
 
@@ -30,18 +30,6 @@ TRUTH_KEYS = ("time", "connectionId", "cause", "detail")
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
-
-def json_sequence(data: bytes | str) -> list:
-    """Every top-level JSON value in data (outputs appended with `>>`)."""
-    text = data.decode("utf-8") if isinstance(data, bytes) else data
-    dec, i, out = json.JSONDecoder(), 0, []
-    while True:
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i == len(text):
-            return out
-        obj, i = dec.raw_decode(text, i)
-        out.append(obj)
 
 
 _INSIGHTS_TS = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})\.(\d{3})$")

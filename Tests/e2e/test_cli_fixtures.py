@@ -10,22 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from awsmoto import json_sequence
+
 pytestmark = pytest.mark.e2e
 
 FIXTURES = Path(__file__).resolve().parent.parent / "GoneTraceTests" / "Fixtures" / "cli"
 CAPTURED = sorted(p for p in FIXTURES.glob("*.json")
                   if p.name not in ("input-events.json", "captured-commands.json"))
-
-
-def _sequence(text: str) -> list:
-    dec, i, out = json.JSONDecoder(), 0, []
-    while True:
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i == len(text):
-            return out
-        obj, i = dec.raw_decode(text, i)
-        out.append(obj)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +36,7 @@ def test_fixture_is_cli_json_layout(path: Path):
     raw = path.read_bytes()
     assert not raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8")
-    docs = _sequence(text)
+    docs = json_sequence(text)
     assert docs
     assert "".join(json.dumps(d, indent=4, ensure_ascii=False) + "\n" for d in docs) == text
 
@@ -55,7 +46,7 @@ def test_fixture_events_are_the_input_events(path: Path, inputs):
     by_stream = {(e["logStream"], e["timestamp"], e["message"]) for e in inputs}
     by_time = {(e["timestamp"], e["message"]) for e in inputs}
     full = {(e["logGroup"], e["logStream"], e["timestamp"], e["message"]) for e in inputs}
-    for d in _sequence(path.read_text(encoding="utf-8")):
+    for d in json_sequence(path.read_text(encoding="utf-8")):
         if "results" in d:  # get-query-results
             for row in d["results"]:
                 f = {c["field"]: c["value"] for c in row}
@@ -80,9 +71,9 @@ def test_default_outputs_are_complete(inputs):
                         ("filter-log-events.max-items-2.all-pages.json", "API-Gateway-Execution-Logs_k7x2m9q4ab/prod"),
                         ("filter-log-events.max-items-3.page-size-2.2calls.json", "API-Gateway-Execution-Logs_k7x2m9q4ab/prod"),
                         ("filter-log-events.no-paginate.limit-2.all-pages.json", "API-Gateway-Execution-Logs_k7x2m9q4ab/prod")):
-        docs = _sequence((FIXTURES / name).read_text(encoding="utf-8"))
+        docs = json_sequence((FIXTURES / name).read_text(encoding="utf-8"))
         got = sorted((e["logStreamName"], e["timestamp"], e["message"]) for d in docs for e in d["events"])
         want = sorted((e["logStream"], e["timestamp"], e["message"]) for e in inputs if e["logGroup"] == group)
         assert got == want, name
-    q = _sequence((FIXTURES / "get-query-results.json").read_text(encoding="utf-8"))[0]
+    q = json_sequence((FIXTURES / "get-query-results.json").read_text(encoding="utf-8"))[0]
     assert len(q["results"]) == len(inputs)

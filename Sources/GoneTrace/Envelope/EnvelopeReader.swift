@@ -63,7 +63,8 @@ public enum EnvelopeReader {
 
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: limits.chunkBytes, alignment: 64)
     defer { buffer.deallocate() }
-    var warningsSeen = gzipLayers.map { $0.warnings.count }
+    // Warnings raised while reading the head were reported above; report only the later ones.
+    let warningsSeen = gzipLayers.map { $0.warnings.count }
     head.withUnsafeBytes { decoder.feed($0, into: &counting) }
     summary.bytes = Int64(head.count)
     if head.count == EnvelopeDetector.headSize {
@@ -77,7 +78,6 @@ public enum EnvelopeReader {
     decoder.finish(into: &counting)
     for (i, layer) in gzipLayers.enumerated() {
       counting.reportWarnings(of: layer, input: input.name, seen: warningsSeen[i])
-      warningsSeen[i] = layer.warnings.count
     }
     summary.events = counting.events
     summary.unparsed = counting.unparsed

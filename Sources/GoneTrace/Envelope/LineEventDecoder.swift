@@ -88,15 +88,15 @@ struct LineEventDecoder: EnvelopeDecoder {
       pending.append(contentsOf: line)
       return
     }
-    let time = embeddedTime(body) ?? lastTime
-    if embeddedTime(body) == nil, !sawOwnTime, !reportedMissingTime {
+    let embedded = embeddedTime(body)
+    if embedded == nil, !sawOwnTime, !reportedMissingTime {
       reportedMissingTime = true
       sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
         message: "lines carry no time; events before the first timed line are placed at "
           + "1970-01-01 and the rest take the time of the line before them"))
     }
-    startEvent(time: time, stream: defaultStream, message: body, line: number, &sink,
-      ownTime: embeddedTime(body) != nil)
+    startEvent(time: embedded ?? lastTime, stream: defaultStream, message: body, line: number, &sink,
+      ownTime: embedded != nil)
   }
 
   /// Times inside messages that have none in front: Python's `[LEVEL]\t<time>\t…` and the Lambda

@@ -35,7 +35,8 @@ public enum Analyzer {
       return Analysis(inputs: [], diagnostics: diagnostics, inputErrors: [error],
         correlation: CorrelationState().correlate(options.correlation), verdicts: [], timeRange: nil)
     }
-    // Directory-walk problems (unreadable entries) are input errors too: nothing is skipped silently.
+    // Unreadable entries met in a directory walk are diagnostics (named, on stderr, in the report):
+    // the rest of the tree is still read.
     let results = readAll(inputs, options: options)
     var state = CorrelationState()
     var summaries: [InputSummary] = []

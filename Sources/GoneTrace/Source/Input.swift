@@ -29,7 +29,6 @@ public enum InputError: Error, Equatable, Sendable, CustomStringConvertible {
   case notReadable(path: String, reason: String)
   case readFailed(input: String, reason: String)
   case unknownEnvelope(input: String)
-  case forcedEnvelopeMismatch(input: String, format: String, reason: String)
 
   public var description: String {
     switch self {
@@ -40,8 +39,6 @@ public enum InputError: Error, Equatable, Sendable, CustomStringConvertible {
       return "\(input): not a CloudWatch log in any known shape (raw lines, aws logs "
         + "filter-log-events/get-log-events JSON, aws logs tail, S3 export, subscription payload, "
         + "Logs Insights JSON or CSV); use --input-format to force one"
-    case .forcedEnvelopeMismatch(let input, let format, let reason):
-      return "\(input): does not look like --input-format \(format): \(reason)"
     }
   }
 }
