@@ -1,11 +1,12 @@
 import ArgumentParser
+import Foundation
 import GoneTrace
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-let version = "0.1.0"
+let version = "0.2.0"
 
 /// Exit statuses, as grep and ripgrep use them.
 enum Status {
@@ -13,6 +14,12 @@ enum Status {
   static let goneFound: Int32 = 1
   static let error: Int32 = 2
 }
+
+let exitStatusHelp = """
+  Exit status: 0 no 410 found (or all under the --fail-on/--max-gone thresholds); 1 410s found \
+  (or a threshold exceeded); 2 error: an unreadable input, a bad option or rules file, a corrupt \
+  or foreign state file, or any diagnostic with --strict.
+  """
 
 struct InputOptions: ParsableArguments {
   @Argument(help: "Log files or directories (walked recursively); '-' or nothing reads standard input.")
@@ -46,9 +53,10 @@ struct InputOptions: ParsableArguments {
 
 extension EnvelopeFormat: ExpressibleByArgument {}
 extension ClientKey: ExpressibleByArgument {}
+extension ReportFormat: ExpressibleByArgument {}
 
-enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-  case text, json
+enum ColorChoice: String, ExpressibleByArgument, CaseIterable {
+  case auto, always, never
 }
 
 struct Gonetrace: ParsableCommand {
@@ -60,7 +68,7 @@ struct Gonetrace: ParsableCommand {
       shapes, correlates request ids and connection ids, and classifies every 410 with the lines \
       that decided it.
 
-      Exit status: 0 no 410 found, 1 410s found, 2 error (unreadable input, bad option or rules).
+      \(exitStatusHelp)
       """,
     version: version,
     subcommands: [Analyze.self, Explain.self],
@@ -70,26 +78,172 @@ struct Gonetrace: ParsableCommand {
 struct Analyze: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Classify every 410 GoneException in the given logs.",
-    discussion: "Exit status: 0 no 410 found, 1 410s found, 2 error.")
+    discussion: exitStatusHelp)
 
   @OptionGroup var input: InputOptions
 
-  @Option(name: .long, help: "Report format: text, json.")
-  var format: ReportFormat = .text
+  @Option(name: .long, help: "Report format: \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")) (default: from the -o file's extension, else text).")
+  var format: ReportFormat?
+
+  @Option(name: [.short, .customLong("output")], help: "Write the report to this file (atomically) instead of standard output.")
+  var output: String?
+
+  @Option(name: .long, help: "Colour in the text report: auto (on a terminal, unless NO_COLOR is set), always, never.")
+  var color: ColorChoice = .auto
+
+  @Option(name: .long, help: "Only these causes or details make the exit status 1, comma-separated (e.g. pre-connect-post,reconnect-with-old-id).")
+  var failOn: String?
+
+  @Option(name: .long, help: "Exit status 1 only when more than N 410s (of the --fail-on causes) are found.")
+  var maxGone: Int?
+
+  @Option(name: .long, help: "Report only 410s at or after this time: ISO-8601 (2024-05-19T06:10:00Z) or an age (30m, 2h, 7d).")
+  var since: String?
+
+  @Option(name: .long, help: "Report only 410s at or before this time (same forms as --since).")
+  var until: String?
+
+  @Option(name: .long, help: "Incremental runs: read only what is new since the run that wrote FILE, and never report a 410 twice.")
+  var state: String?
+
+  @Flag(name: .long, help: "Start the --state file over, even when it is corrupt or not a gonetrace state file.")
+  var resetState = false
+
+  @Flag(name: .long, help: "Treat any diagnostic about the input (a bad line, a cut gzip) as an error: exit status 2.")
+  var strict = false
+
+  @Flag(name: [.short, .long], help: "No progress display and no warnings on standard error (errors are still printed).")
+  var quiet = false
+
+  @Option(name: .long, help: ArgumentHelp("Take this ISO-8601 time as now (for relative --since/--until and report stamps).", visibility: .hidden))
+  var now: String?
+
+  func validate() throws {
+    if let maxGone, maxGone < 0 { throw ValidationError("--max-gone must be 0 or more, not \(maxGone)") }
+    if resetState, state == nil { throw ValidationError("--reset-state needs --state FILE") }
+    if format == nil, let output, ReportFormat(fileName: output) == nil {
+      throw ValidationError("cannot tell the format from '\(output)': give --format")
+    }
+    _ = try failCriteria()
+  }
+
+  func failCriteria() throws -> FailCriteria {
+    guard let failOn else { return FailCriteria(causes: nil, details: nil, maxGone: maxGone ?? 0) }
+    var causes = Set<Cause>(), details = Set<Detail>()
+    for name in failOn.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+      if let c = Cause(rawValue: name) {
+        causes.insert(c)
+      } else if let d = Detail(rawValue: name) {
+        details.insert(d)
+      } else {
+        throw ValidationError("--fail-on: '\(name)' is not a cause or detail; causes are "
+          + Cause.allCases.map(\.rawValue).joined(separator: ", "))
+      }
+    }
+    return FailCriteria(causes: causes, details: details, maxGone: maxGone ?? 0)
+  }
 
   func run() throws {
-    let analysis = Analyzer.run(paths: input.paths, options: try input.analysisOptions())
-    switch format {
-    case .text: Output.write(TextReport.render(analysis))
-    case .json: Output.write(JSONReport.render(analysis, version: version))
+    let clock = try now.map { try parseTime($0, now: 0, option: "--now") } ?? EpochMillis(Date().timeIntervalSince1970 * 1000)
+    let window = TimeWindow(since: try since.map { try parseTime($0, now: clock, option: "--since") },
+      until: try until.map { try parseTime($0, now: clock, option: "--until") })
+    var options = try input.analysisOptions()
+    let progress = ProgressDisplay.start(paths: input.paths, enabled: !quiet && isatty(2) == 1)
+    options.progress = progress?.meter
+
+    var context = ReportContext(version: version, generatedAt: clock)
+    context.window = window.since == nil && window.until == nil ? nil : window
+    var analysis: Analysis
+    var newState: RunState?
+    if let statePath = state {
+      let previous: RunState?
+      do {
+        previous = resetState ? nil : try RunState.load(path: statePath)
+      } catch {
+        progress?.stop()
+        Output.error("gonetrace: \(error)")
+        throw ExitCode(Status.error)
+      }
+      let outcome = IncrementalRun.run(paths: input.paths, options: options, previous: previous, statePath: statePath,
+        window: context.window, version: version, now: clock)
+      analysis = outcome.analysis
+      newState = outcome.state
+      context.cumulative = outcome.state?.totals
+      if outcome.alreadyReported > 0, !quiet {
+        Output.error("gonetrace: \(outcome.alreadyReported) 410s were reported by an earlier run (--state \(statePath)) and are left out")
+      }
+    } else {
+      analysis = Analyzer.run(paths: input.paths, options: options)
+      if let w = context.window { analysis = analysis.restricted(to: w) }
     }
-    try finish(analysis)
+    progress?.stop()
+
+    let format = format ?? output.flatMap(ReportFormat.init(fileName:)) ?? .text
+    context.color = format == .text && output == nil && useColor()
+    let report = format.render(analysis, context)
+    if let output {
+      do {
+        try AtomicFile.write(Data(report.utf8), to: output)
+      } catch {
+        Output.error("gonetrace: \(error)")
+        throw ExitCode(Status.error)
+      }
+    } else {
+      Output.write(report)
+    }
+    // The state is saved only once the report is out, so a failed run is repeated, not skipped.
+    if let newState, let statePath = state {
+      do {
+        try newState.save(path: statePath)
+      } catch {
+        Output.error("gonetrace: \(error)")
+        throw ExitCode(Status.error)
+      }
+    }
+    // A text report on the terminal ends with the diagnostics already; elsewhere they go to stderr.
+    let reportShowsDiagnostics = format == .text && output == nil
+    try finish(analysis, criteria: try failCriteria(), strict: strict, showDiagnostics: !quiet && !reportShowsDiagnostics)
+  }
+
+  func useColor() -> Bool {
+    switch color {
+    case .always: return true
+    case .never: return false
+    case .auto:
+      if let noColor = ProcessInfo.processInfo.environment["NO_COLOR"], !noColor.isEmpty { return false }
+      return isatty(1) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+  }
+}
+
+func parseTime(_ text: String, now: EpochMillis, option: String) throws -> EpochMillis {
+  do {
+    return try TimeWindow.parseBound(text, now: now)
+  } catch {
+    throw ValidationError("\(option): \(error)")
+  }
+}
+
+/// Which 410s make the exit status 1.
+struct FailCriteria {
+  /// nil: every cause counts.
+  var causes: Set<Cause>?
+  var details: Set<Detail>?
+  var maxGone: Int
+
+  func exceeded(by verdicts: [Verdict]) -> Bool {
+    let counted = verdicts.filter { v in
+      guard let causes, let details else { return true }
+      return causes.contains(v.cause) || details.contains(v.detail)
+    }
+    return counted.count > maxGone
   }
 }
 
 struct Explain: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Show one connection's timeline, every event with its origin, and the verdicts about it.")
+    abstract: "Show one connection's timeline, every event with its origin, and the verdicts about it.",
+    discussion: exitStatusHelp)
 
   @Argument(help: "The connectionId, e.g. R1kmxc2VNjMCFIA=")
   var connectionId: String
@@ -99,15 +253,25 @@ struct Explain: ParsableCommand {
   func run() throws {
     let analysis = Analyzer.run(paths: input.paths, options: try input.analysisOptions())
     Output.write(TextReport.explain(connectionId, analysis))
-    try finish(analysis)
+    try finish(analysis, criteria: FailCriteria(causes: nil, details: nil, maxGone: 0), strict: false, showDiagnostics: true)
   }
 }
 
-func finish(_ analysis: Analysis) throws {
-  for d in analysis.diagnostics where d.severity == .error { Output.error(d.description) }
+func finish(_ analysis: Analysis, criteria: FailCriteria, strict: Bool, showDiagnostics: Bool) throws {
+  let shown = 20
+  if showDiagnostics {
+    for d in analysis.diagnostics.prefix(shown) { Output.error(d.description) }
+    if analysis.diagnostics.count > shown {
+      Output.error("gonetrace: \(analysis.diagnostics.count - shown) more diagnostics in the report (--format json or jsonl lists all)")
+    }
+  }
   for e in analysis.inputErrors { Output.error("gonetrace: \(e)") }
   if !analysis.inputErrors.isEmpty { throw ExitCode(Status.error) }
-  throw ExitCode(analysis.verdicts.isEmpty ? Status.noGone : Status.goneFound)
+  if strict, !analysis.diagnostics.isEmpty {
+    Output.error("gonetrace: \(analysis.diagnostics.count) diagnostics about the input (--strict)")
+    throw ExitCode(Status.error)
+  }
+  throw ExitCode(criteria.exceeded(by: analysis.verdicts) ? Status.goneFound : Status.noGone)
 }
 
 enum Output {
@@ -126,6 +290,7 @@ enum Output {
   }
 
   static func error(_ s: String) {
+    ProgressDisplay.clearLine()
     let line = s + "\n"
     _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
   }

@@ -48,10 +48,14 @@ enum Fixture {
     var out: String { String(decoding: stdout, as: UTF8.self) }
   }
 
-  static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) -> RunResult {
+  static func run(
+    _ executable: String, _ arguments: [String], stdin: Data? = nil, cwd: URL? = nil, environment: [String: String]? = nil
+  ) -> RunResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = cwd }
+    if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe(), input = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -78,8 +82,10 @@ enum Fixture {
     return repo.appendingPathComponent(".build/debug/gonetrace").path
   }
 
-  static func gonetrace(_ arguments: [String], stdin: Data? = nil) -> RunResult {
-    run(binary, arguments, stdin: stdin)
+  static func gonetrace(
+    _ arguments: [String], stdin: Data? = nil, cwd: URL? = nil, environment: [String: String]? = nil
+  ) -> RunResult {
+    run(binary, arguments, stdin: stdin, cwd: cwd, environment: environment)
   }
 }
 

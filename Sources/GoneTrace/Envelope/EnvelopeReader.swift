@@ -25,11 +25,12 @@ public enum EnvelopeReader {
 
   public static func read<S: EventSink>(
     _ input: Input, index: Int, forcedFormat: EnvelopeFormat? = nil, limits: ReaderLimits = ReaderLimits(),
-    into sink: inout S
+    progress: ProgressMeter? = nil, into sink: inout S
   ) throws(InputError) -> InputSummary {
-    let file: ByteSource =
-      if let path = input.path { try FileDescriptorSource(path: path) } else { FileDescriptorSource(standardInput: ()) }
-    var source = file
+    let file =
+      if let path = input.path { try FileDescriptorSource(path: path, range: input.byteRange) } else { FileDescriptorSource(standardInput: ()) }
+    file.progress = progress
+    var source: ByteSource = file
     var gzipLayers: [GzipSource] = []
     var head = try readHead(source)
     while head.count >= 2, head[0] == GzipSource.gzipMagic.0, head[1] == GzipSource.gzipMagic.1,
@@ -45,6 +46,7 @@ public enum EnvelopeReader {
     defer { sink = counting.base }
     var summary = InputSummary(name: input.name, format: nil, compressed: !gzipLayers.isEmpty,
       events: 0, unparsed: 0, bytes: 0)
+    let forcedFormat = forcedFormat ?? input.format
     let detected: (EnvelopeFormat, LineLayout)? = head.withUnsafeBytes { bytes in
       if let forcedFormat { return (forcedFormat, forcedLayout(forcedFormat, head: bytes, input: input)) }
       return EnvelopeDetector.detect(head: bytes, input: input)

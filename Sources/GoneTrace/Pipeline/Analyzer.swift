@@ -8,6 +8,10 @@ public struct AnalysisOptions: Sendable {
   public var threads = 2
   public var correlation = CorrelationOptions()
   public var limits = ReaderLimits()
+  /// Keep a copy of every event that yields a fact, for the next incremental run (`--state`).
+  public var retainEvents = false
+  /// Counts bytes and events as they are read, for a progress display.
+  public var progress: ProgressMeter?
   public init() {}
 }
 
@@ -20,6 +24,8 @@ public struct Analysis: Sendable {
   public var correlation: Correlation
   public var verdicts: [Verdict]
   public var timeRange: ClosedRange<EpochMillis>?
+  /// With `retainEvents`: the events that yielded facts, for the next incremental run.
+  public var retained: [RetainedEvent] = []
   public var events: Int { inputs.reduce(0) { $0 + $1.events } }
 }
 
@@ -27,19 +33,29 @@ public struct Analysis: Sendable {
 public enum Analyzer {
   public static func run(paths: [String], options: AnalysisOptions) -> Analysis {
     var diagnostics: [Diagnostic] = []
-    var inputErrors: [InputError] = []
-    let inputs: [Input]
     do {
-      inputs = try InputResolver.resolve(paths, diagnostics: &diagnostics)
+      let inputs = try InputResolver.resolve(paths, diagnostics: &diagnostics)
+      return run(inputs: inputs, diagnostics: diagnostics, options: options)
     } catch {
       return Analysis(inputs: [], diagnostics: diagnostics, inputErrors: [error],
         correlation: CorrelationState().correlate(options.correlation), verdicts: [], timeRange: nil)
     }
+  }
+
+  /// Runs over resolved inputs. `replay` holds events kept by an earlier incremental run; their
+  /// origins point into `inputs`, or past its end into `extraInputs` (inputs not given this time).
+  public static func run(
+    inputs: [Input], diagnostics: [Diagnostic] = [], options: AnalysisOptions,
+    replay: [RetainedEvent] = [], extraInputs: [InputSummary] = []
+  ) -> Analysis {
     // Unreadable entries met in a directory walk are diagnostics (named, on stderr, in the report):
     // the rest of the tree is still read.
+    var diagnostics = diagnostics
+    var inputErrors: [InputError] = []
     let results = readAll(inputs, options: options)
     var state = CorrelationState()
     var summaries: [InputSummary] = []
+    var retained: [RetainedEvent] = []
     var range: ClosedRange<EpochMillis>?
     for r in results {
       state.merge(r.state)
@@ -47,11 +63,23 @@ public enum Analyzer {
       if let s = r.summary { summaries.append(s) }
       if let e = r.error { inputErrors.append(e) }
       if let rr = r.timeRange { range = range.map { min($0.lowerBound, rr.lowerBound)...max($0.upperBound, rr.upperBound) } ?? rr }
+      retained += r.retained
+    }
+    if !replay.isEmpty {
+      let names = (inputs.map(\.name) + extraInputs.map(\.name))
+      var sink = RecognizingSink(recognizer: Recognizer(rules: options.rules), inputName: "", retain: options.retainEvents)
+      for event in replay {
+        sink.inputName = names[event.origin.input]
+        event.withRawEvent { sink.accept($0) }
+      }
+      state.merge(sink.state)
+      retained += sink.retained
+      summaries += extraInputs
     }
     let correlation = state.correlate(options.correlation)
     let verdicts = Classifier(skew: options.correlation.skew).classify(correlation)
     return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors, correlation: correlation,
-      verdicts: verdicts, timeRange: range)
+      verdicts: verdicts, timeRange: range, retained: retained)
   }
 
   struct InputResult: Sendable {
@@ -60,6 +88,7 @@ public enum Analyzer {
     var state = CorrelationState()
     var diagnostics: [Diagnostic] = []
     var timeRange: ClosedRange<EpochMillis>?
+    var retained: [RetainedEvent] = []
   }
 
   /// Reads inputs on `options.threads` workers, each input whole on one worker.
@@ -77,20 +106,23 @@ public enum Analyzer {
   }
 
   static func read(_ input: Input, index: Int, recognizer: Recognizer, options: AnalysisOptions) -> InputResult {
-    var sink = RecognizingSink(recognizer: recognizer, inputName: input.name)
+    var sink = RecognizingSink(recognizer: recognizer, inputName: input.name, retain: options.retainEvents,
+      linesBefore: input.linesBefore, progress: options.progress)
     var result = InputResult()
     do {
       result.summary = try EnvelopeReader.read(input, index: index, forcedFormat: options.forcedFormat,
-        limits: options.limits, into: &sink)
+        limits: options.limits, progress: options.progress, into: &sink)
     } catch {
       result.error = error
       result.summary = InputSummary(name: input.name, format: nil, compressed: false, events: sink.events,
         unparsed: 0, bytes: 0)
     }
     sink.diagnostics.append(contentsOf: recognizer.takeDiagnostics())
+    options.progress?.add(events: sink.events % RecognizingSink.progressBatch)
     result.state = sink.state
     result.diagnostics = sink.diagnostics
     result.timeRange = sink.timeRange
+    result.retained = sink.retained
     return result
   }
 }
@@ -99,7 +131,13 @@ public enum Analyzer {
 /// memory follows requests and connections, not lines.
 struct RecognizingSink: EventSink {
   let recognizer: Recognizer
-  let inputName: String
+  var inputName: String
+  let retain: Bool
+  /// Added to line numbers when an incremental run starts mid-file.
+  var linesBefore = 0
+  var retained: [RetainedEvent] = []
+  var progress: ProgressMeter?
+  static let progressBatch = 4096
   var state = CorrelationState()
   var diagnostics: [Diagnostic] = []
   var facts: [Fact] = []
@@ -107,7 +145,10 @@ struct RecognizingSink: EventSink {
   var events = 0
 
   mutating func accept(_ event: RawEvent) {
+    var event = event
+    if linesBefore > 0, let line = event.origin.line { event.origin.line = line + linesBefore }
     events += 1
+    if events % Self.progressBatch == 0 { progress?.add(events: Self.progressBatch) }
     if event.hasOwnTime {
       timeRange = timeRange.map { min($0.lowerBound, event.timestamp)...max($0.upperBound, event.timestamp) }
         ?? event.timestamp...event.timestamp
@@ -115,9 +156,12 @@ struct RecognizingSink: EventSink {
     facts.removeAll(keepingCapacity: true)
     recognizer.recognize(event, inputName: inputName, into: &facts)
     for f in facts { state.add(f) }
+    if retain, !facts.isEmpty { retained.append(RetainedEvent(event)) }
   }
 
   mutating func report(_ diagnostic: Diagnostic) {
+    var diagnostic = diagnostic
+    if linesBefore > 0, let line = diagnostic.line { diagnostic.line = line + linesBefore }
     diagnostics.append(diagnostic)
   }
 }

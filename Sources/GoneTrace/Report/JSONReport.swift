@@ -1,8 +1,9 @@
-/// The `--format json` object (schemaVersion 1, documented in the README). Later formats build on it.
+/// The `--format json` object (schemaVersion 1, documented in the README). JSONL writes the same
+/// members, one object per line.
 public enum JSONReport {
   public static let schemaVersion = 1
 
-  public static func render(_ a: Analysis, version: String, inputs: [String: String]? = nil, pretty: Bool = true) -> String {
+  public static func render(_ a: Analysis, version: String, pretty: Bool = true) -> String {
     var w = JSONWriter(pretty: pretty)
     w.object { w in
       w.field("tool", "gonetrace")
@@ -10,91 +11,86 @@ public enum JSONReport {
       w.field("schemaVersion", int: schemaVersion)
       w.key("inputs")
       w.array { w in
-        for input in a.inputs { writeInput(input, &w) }
+        for input in a.inputs { w.object { inputFields(input, &$0) } }
       }
       w.key("summary")
-      writeSummary(a, &w)
+      w.object { summaryFields(a, &$0) }
       w.key("verdicts")
       w.array { w in
-        for v in a.verdicts { writeVerdict(v, a, &w) }
+        for v in a.verdicts { w.object { verdictFields(v, a, &$0) } }
       }
       w.key("diagnostics")
       w.array { w in
-        for d in a.diagnostics { writeDiagnostic(d, &w) }
+        for d in a.diagnostics { w.object { diagnosticFields(d, &$0) } }
       }
     }
     return w.output + "\n"
   }
 
-  static func writeInput(_ input: InputSummary, _ w: inout JSONWriter) {
+  static func inputFields(_ input: InputSummary, _ w: inout JSONWriter) {
+    w.field("name", input.name)
+    w.field("format", input.format?.rawValue)
+    w.field("events", int: input.events)
+    w.field("unparsed", int: input.unparsed)
+  }
+
+  static func summaryFields(_ a: Analysis, _ w: inout JSONWriter) {
+    let counts = GoneCounts(a.verdicts)
+    w.field("gone", int: a.verdicts.count)
+    w.key("byCause")
     w.object { w in
-      w.field("name", input.name)
-      w.field("format", input.format?.rawValue)
-      w.field("events", int: input.events)
-      w.field("unparsed", int: input.unparsed)
+      for cause in Cause.allCases { w.field(cause.rawValue, int: counts[cause]) }
+    }
+    w.key("byDetail")
+    w.object { w in
+      for detail in Detail.allCases { w.field(detail.rawValue, int: counts[detail]) }
+    }
+    w.field("connectionsSeen", int: a.correlation.timelines.count)
+    w.key("timeRange")
+    w.object { w in
+      w.field("start", time: a.timeRange?.lowerBound)
+      w.field("end", time: a.timeRange?.upperBound)
     }
   }
 
-  static func writeSummary(_ a: Analysis, _ w: inout JSONWriter) {
-    w.object { w in
-      w.field("gone", int: a.verdicts.count)
-      w.key("byCause")
+  static func verdictFields(_ v: Verdict, _ a: Analysis, _ w: inout JSONWriter) {
+    w.field("time", time: v.time)
+    w.field("operation", v.operation)
+    w.field("connectionId", v.connectionId)
+    w.field("lambdaRequestId", v.lambdaRequestId)
+    w.field("sdkRequestId", v.sdkRequestId)
+    w.field("cause", v.cause.rawValue)
+    w.field("detail", v.detail.rawValue)
+    w.field("confidence", v.confidence.rawValue)
+    w.field("newConnectionId", v.newConnectionId)
+    w.key("connection")
+    if let c = v.connection {
       w.object { w in
-        for cause in Cause.allCases { w.field(cause.rawValue, int: a.verdicts.filter { $0.cause == cause }.count) }
-      }
-      w.key("byDetail")
-      w.object { w in
-        for detail in Detail.allCases { w.field(detail.rawValue, int: a.verdicts.filter { $0.detail == detail }.count) }
-      }
-      w.field("connectionsSeen", int: a.correlation.timelines.count)
-      w.key("timeRange")
-      w.object { w in
-        w.field("start", time: a.timeRange?.lowerBound)
-        w.field("end", time: a.timeRange?.upperBound)
-      }
-    }
-  }
-
-  static func writeVerdict(_ v: Verdict, _ a: Analysis, _ w: inout JSONWriter) {
-    w.object { w in
-      w.field("time", time: v.time)
-      w.field("operation", v.operation)
-      w.field("connectionId", v.connectionId)
-      w.field("lambdaRequestId", v.lambdaRequestId)
-      w.field("sdkRequestId", v.sdkRequestId)
-      w.field("cause", v.cause.rawValue)
-      w.field("detail", v.detail.rawValue)
-      w.field("confidence", v.confidence.rawValue)
-      w.field("newConnectionId", v.newConnectionId)
-      w.key("connection")
-      if let c = v.connection {
+        w.field("connectRequestedAt", time: c.connectRequestedAt)
+        w.field("connectedAt", time: c.connectedAt)
+        w.field("disconnectedAt", time: c.disconnectedAt)
+        w.field("disconnectStatusCode", int: c.disconnectStatusCode)
+        w.field("disconnectReason", c.disconnectReason)
+        w.key("client")
         w.object { w in
-          w.field("connectRequestedAt", time: c.connectRequestedAt)
-          w.field("connectedAt", time: c.connectedAt)
-          w.field("disconnectedAt", time: c.disconnectedAt)
-          w.field("disconnectStatusCode", int: c.disconnectStatusCode)
-          w.field("disconnectReason", c.disconnectReason)
-          w.key("client")
-          w.object { w in
-            w.field("sourceIp", c.client.sourceIp)
-            w.field("userAgent", c.client.userAgent)
-            w.field("principalId", c.client.principalId)
-          }
+          w.field("sourceIp", c.client.sourceIp)
+          w.field("userAgent", c.client.userAgent)
+          w.field("principalId", c.client.principalId)
         }
-      } else {
-        w.string(nil)
       }
-      w.field("explanation", v.explanation)
-      w.key("evidence")
-      w.array { w in
-        for e in v.evidence { writeEvidence(e, a, &w) }
-      }
+    } else {
+      w.string(nil)
+    }
+    w.field("explanation", v.explanation)
+    w.key("evidence")
+    w.array { w in
+      for e in v.evidence { writeEvidence(e, a, &w) }
     }
   }
 
   static func writeEvidence(_ e: Evidence, _ a: Analysis, _ w: inout JSONWriter) {
     w.object { w in
-      w.field("input", a.inputs.indices.contains(e.origin.input) ? a.inputs[e.origin.input].name : nil)
+      w.field("input", a.inputName(e.origin))
       w.field("line", int: e.origin.line)
       if let record = e.origin.record { w.field("record", int: record) }
       w.field("time", time: e.time)
@@ -102,13 +98,11 @@ public enum JSONReport {
     }
   }
 
-  static func writeDiagnostic(_ d: Diagnostic, _ w: inout JSONWriter) {
-    w.object { w in
-      w.field("input", d.input)
-      w.field("line", int: d.line)
-      w.field("record", int: d.record)
-      w.field("severity", d.severity.rawValue)
-      w.field("message", d.message)
-    }
+  static func diagnosticFields(_ d: Diagnostic, _ w: inout JSONWriter) {
+    w.field("input", d.input)
+    w.field("line", int: d.line)
+    w.field("record", int: d.record)
+    w.field("severity", d.severity.rawValue)
+    w.field("message", d.message)
   }
 }

@@ -1,43 +1,37 @@
 /// The default report for a person at a terminal: counts, what to do, then one line per 410.
 public enum TextReport {
-  public static func render(_ a: Analysis) -> String {
-    var out = ""
-    let n = a.verdicts.count
-    let span = a.timeRange.map { " (\(Timestamp.format($0.lowerBound)) → \(Timestamp.format($0.upperBound)))" } ?? ""
-    out += "gonetrace: \(n) × 410 GoneException in \(a.events) events from \(a.inputs.count) "
-      + "input\(a.inputs.count == 1 ? "" : "s")\(span); \(a.correlation.timelines.count) connections seen\n"
-    if n > 0 {
-      out += "\nBy cause\n"
-      for cause in Cause.allCases {
-        let vs = a.verdicts.filter { $0.cause == cause }
-        guard !vs.isEmpty else { continue }
-        let details = Detail.allCases.filter { $0.cause == cause }.compactMap { d -> String? in
-          let k = vs.filter { $0.detail == d }.count
-          return k == 0 ? nil : "\(d.rawValue) \(k)"
-        }
-        out += "  \(pad(cause.rawValue, 24)) \(pad(String(vs.count), 5, left: true))   \(details.joined(separator: ", "))\n"
+  public static func render(_ a: Analysis, _ context: ReportContext) -> String {
+    let paint = Paint(enabled: context.color)
+    let counts = GoneCounts(a.verdicts)
+    var out = paint.bold("gonetrace: ") + ReportText.headline(a, context) + "\n"
+    if !a.verdicts.isEmpty {
+      out += "\n" + paint.bold("By cause") + "\n"
+      for cause in Cause.allCases where counts[cause] > 0 {
+        out += "  \(paint.cause(cause, pad(cause.rawValue, 24))) \(pad(String(counts[cause]), 5, left: true))   "
+          + ReportText.details(of: cause, counts) + "\n"
       }
-      out += "\nWhat to do\n"
-      for cause in Cause.allCases where a.verdicts.contains(where: { $0.cause == cause }) {
-        out += "  \(cause.rawValue): \(cause.advice)\n"
+      out += "\n" + paint.bold("What to do") + "\n"
+      for cause in Cause.allCases where counts[cause] > 0 {
+        out += "  \(paint.cause(cause, cause.rawValue)): \(cause.advice)\n"
       }
-      out += "\n410s\n"
+      out += "\n" + paint.bold("410s") + "\n"
       for v in a.verdicts {
         out += "  \(Timestamp.format(v.time))  \(pad(v.operation ?? "-", 16))  \(pad(v.connectionId ?? "-", 16))  "
-          + "\(v.cause.rawValue)/\(v.detail.rawValue) (\(v.confidence.rawValue))\n"
+          + paint.cause(v.cause, "\(v.cause.rawValue)/\(v.detail.rawValue)") + " (\(v.confidence.rawValue))\n"
         out += "      \(v.explanation)\n"
-        if let e = v.recordedBy ?? v.evidence.first { out += "      \(location(e, a))\n" }
+        if let e = v.recordedBy ?? v.evidence.first { out += "      " + paint.dim(ReportText.location(e, a)) + "\n" }
       }
     }
-    out += "\nInputs\n"
+    out += "\n" + paint.bold("Inputs") + "\n"
     for i in a.inputs {
       out += "  \(i.name): \(i.format?.rawValue ?? "unreadable")\(i.compressed ? " (gzip)" : ""), \(i.events) events"
-        + (i.unparsed > 0 ? ", \(i.unparsed) unparsed" : "") + "\n"
+        + (i.unparsed > 0 ? paint.warning(", \(i.unparsed) unparsed") : "") + "\n"
     }
     if !a.diagnostics.isEmpty {
-      out += "\n\(a.diagnostics.count) diagnostic\(a.diagnostics.count == 1 ? "" : "s")"
-        + (a.diagnostics.count > 20 ? " (first 20; all in --format json)" : "") + "\n"
-      for d in a.diagnostics.prefix(20) { out += "  \(d)\n" }
+      let shown = ReportText.diagnosticsShown
+      out += "\n" + paint.warning("\(a.diagnostics.count) diagnostic\(a.diagnostics.count == 1 ? "" : "s")")
+        + (a.diagnostics.count > shown ? " (first \(shown); all in --format json or jsonl)" : "") + "\n"
+      for d in a.diagnostics.prefix(shown) { out += "  \(d)\n" }
     }
     return out
   }
@@ -74,7 +68,7 @@ public enum TextReport {
     rows.sort { ($0.0, $0.1) < ($1.0, $1.1) }
     for (time, what, evidence) in rows {
       out += "  \(Timestamp.format(time))  \(what)\n"
-      for e in evidence { out += "      \(location(e, a))\n" }
+      for e in evidence { out += "      \(ReportText.location(e, a))\n" }
     }
     if !verdicts.isEmpty {
       out += "\nVerdicts\n"
@@ -86,18 +80,30 @@ public enum TextReport {
   static func verdictBlock(_ v: Verdict, _ a: Analysis) -> String {
     var out = "  \(Timestamp.format(v.time))  \(v.cause.rawValue)/\(v.detail.rawValue) (\(v.confidence.rawValue))\n"
     out += "    \(v.explanation)\n"
-    for e in v.evidence { out += "    \(location(e, a))\n" }
+    for e in v.evidence { out += "    \(ReportText.location(e, a))\n" }
     return out
-  }
-
-  static func location(_ e: Evidence, _ a: Analysis) -> String {
-    let input = a.inputs.indices.contains(e.origin.input) ? a.inputs[e.origin.input].name : "?"
-    let position = e.origin.line.map { ":\($0)" } ?? e.origin.record.map { ":record \($0)" } ?? ""
-    let text = e.text.count > 160 ? String(e.text.prefix(160)) + " …" : e.text
-    return "\(input)\(position): \(text.replacingOccurrences(of: "\r", with: "⏎").replacingOccurrences(of: "\n", with: "⏎"))"
   }
 
   static func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
     s.count >= width ? s : left ? String(repeating: " ", count: width - s.count) + s : s + String(repeating: " ", count: width - s.count)
+  }
+}
+
+/// ANSI SGR colour for the text report; every method returns the text unchanged when disabled.
+struct Paint {
+  var enabled: Bool
+
+  func sgr(_ code: String, _ s: String) -> String { enabled ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
+  func bold(_ s: String) -> String { sgr("1", s) }
+  func dim(_ s: String) -> String { sgr("2", s) }
+  func warning(_ s: String) -> String { sgr("33", s) }
+
+  func cause(_ cause: Cause, _ s: String) -> String {
+    switch cause {
+    case .preConnectPost: sgr("35", s)
+    case .terminatedConnection: sgr("31", s)
+    case .reconnectWithOldId: sgr("36", s)
+    case .unknown: sgr("2", s)
+    }
   }
 }

@@ -28,7 +28,11 @@ final class FileDescriptorSource: ByteSource {
     name = "-"
   }
 
-  init(path: String) throws(InputError) {
+  /// Bytes left to read when the source is a byte range of the file.
+  private var remaining: Int64?
+  var progress: ProgressMeter?
+
+  init(path: String, range: Range<Int64>? = nil) throws(InputError) {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       let reason = String(cString: strerror(errno))
@@ -38,14 +42,26 @@ final class FileDescriptorSource: ByteSource {
     self.fd = fd
     ownsDescriptor = true
     name = path
+    if let range {
+      guard lseek(fd, off_t(range.lowerBound), SEEK_SET) >= 0 else {
+        throw .readFailed(input: path, reason: String(cString: strerror(errno)))
+      }
+      remaining = range.upperBound - range.lowerBound
+    }
   }
 
   deinit { if ownsDescriptor { close(fd) } }
 
   func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
+    let want = remaining.map { Int(min(Int64(buffer.count), $0)) } ?? buffer.count
+    guard want > 0 else { return 0 }
     while true {
-      let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
-      if n >= 0 { return n }
+      let n = Glibc.read(fd, buffer.baseAddress, want)
+      if n >= 0 {
+        remaining = remaining.map { $0 - Int64(n) }
+        progress?.add(bytes: n)
+        return n
+      }
       if errno == EINTR { continue }
       throw .readFailed(input: name, reason: String(cString: strerror(errno)))
     }

@@ -13,6 +13,13 @@ public struct Input: Sendable, Hashable {
   /// The log stream, when the path says it: a CloudWatch S3 export stores each stream's chunks in
   /// `<prefix>/<taskId>/<logStream>/000000.gz`, and the chunks carry only `<time> <message>`.
   public var streamFromPath: String?
+  /// The bytes of the file to read, when not all of it: an incremental run (`--state`) reads only
+  /// what was appended since the last run, up to the last complete line.
+  public var byteRange: Range<Int64>?
+  /// Lines before `byteRange`, so line numbers stay those of the whole file.
+  public var linesBefore = 0
+  /// The envelope, when already known (an incremental run resuming mid-file has no head to detect it from).
+  public var format: EnvelopeFormat?
 
   public static let standardInput = Input(name: "-", path: nil, streamFromPath: nil)
 
@@ -29,6 +36,14 @@ public enum InputError: Error, Equatable, Sendable, CustomStringConvertible {
   case notReadable(path: String, reason: String)
   case readFailed(input: String, reason: String)
   case unknownEnvelope(input: String)
+
+  /// The input the error is about.
+  public var inputName: String {
+    switch self {
+    case .notFound(let path), .notReadable(let path, _): path
+    case .readFailed(let input, _), .unknownEnvelope(let input): input
+    }
+  }
 
   public var description: String {
     switch self {

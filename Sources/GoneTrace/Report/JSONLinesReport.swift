@@ -1,0 +1,28 @@
+/// `--format jsonl`: one compact JSON object per line, each with a `type` (`input`, `verdict`,
+/// `diagnostic`, and last `summary`), in ripgrep's `--json` manner, for `jq` and log shippers.
+/// The members are those of the JSON report, so a consumer learns one schema.
+public enum JSONLinesReport {
+  public static func render(_ a: Analysis, _ context: ReportContext) -> String {
+    var out = ""
+    func line(_ type: String, _ body: (inout JSONWriter) -> Void) {
+      var w = JSONWriter(pretty: false)
+      w.object { w in
+        w.field("type", type)
+        body(&w)
+      }
+      out += w.output + "\n"
+    }
+    for input in a.inputs { line("input") { JSONReport.inputFields(input, &$0) } }
+    for v in a.verdicts { line("verdict") { JSONReport.verdictFields(v, a, &$0) } }
+    for d in a.diagnostics { line("diagnostic") { JSONReport.diagnosticFields(d, &$0) } }
+    line("summary") { w in
+      w.field("tool", "gonetrace")
+      w.field("version", context.version)
+      w.field("schemaVersion", int: JSONReport.schemaVersion)
+      JSONReport.summaryFields(a, &w)
+      w.field("events", int: a.events)
+      w.field("unparsed", int: a.unparsed)
+    }
+    return out
+  }
+}

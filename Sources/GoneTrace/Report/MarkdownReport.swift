@@ -1,0 +1,81 @@
+/// `--format markdown`: a report to paste into an incident ticket (GitHub-flavoured tables).
+public enum MarkdownReport {
+  public static func render(_ a: Analysis, _ context: ReportContext) -> String {
+    let counts = GoneCounts(a.verdicts)
+    var out = "# gonetrace: \(a.verdicts.count) × 410 GoneException\n\n"
+    out += ReportText.headline(a, context) + "\n\n"
+    if !a.verdicts.isEmpty {
+      out += "## Summary\n\n| Cause | 410s | Details |\n|---|---:|---|\n"
+      for cause in Cause.allCases where counts[cause] > 0 {
+        out += "| \(cause.rawValue) | \(counts[cause]) | \(ReportText.details(of: cause, counts)) |\n"
+      }
+      out += "\n## What to do\n\n"
+      for cause in Cause.allCases where counts[cause] > 0 {
+        out += "- **\(cause.rawValue)** (\(counts[cause])): \(cause.advice)\n"
+      }
+      out += "\n## 410s\n\n| Time | Operation | Connection | Cause / detail | Confidence | Why | Recorded by |\n"
+        + "|---|---|---|---|---|---|---|\n"
+      for v in a.verdicts {
+        let recorded = (v.recordedBy ?? v.evidence.first).map { ReportText.location($0, a) } ?? ""
+        out += "| \(Timestamp.format(v.time)) | \(cell(v.operation)) | \(code(v.connectionId)) | "
+          + "\(v.cause.rawValue) / \(v.detail.rawValue) | \(v.confidence.rawValue) | \(cell(v.explanation)) | "
+          + "\(code(recorded)) |\n"
+      }
+    }
+    out += "\n## Inputs\n\n| Input | Format | Events | Unparsed |\n|---|---|---:|---:|\n"
+    for i in a.inputs {
+      out += "| \(code(i.name)) | \(i.format?.rawValue ?? "unreadable")\(i.compressed ? " (gzip)" : "") | "
+        + "\(i.events) | \(i.unparsed) |\n"
+    }
+    if !a.diagnostics.isEmpty {
+      out += "\n## Diagnostics\n\n"
+      for d in a.diagnostics.prefix(ReportText.diagnosticsShown) { out += "- \(code(d.description))\n" }
+      if a.diagnostics.count > ReportText.diagnosticsShown {
+        out += "- … \(a.diagnostics.count - ReportText.diagnosticsShown) more in `--format json`\n"
+      }
+    }
+    return out
+  }
+
+  /// A table cell: pipes escaped, line breaks flattened.
+  static func cell(_ s: String?) -> String {
+    guard let s, !s.isEmpty else { return "" }
+    return s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\r", with: " ")
+      .replacingOccurrences(of: "\n", with: " ")
+  }
+
+  /// Code span: ids and log text keep their underscores and asterisks.
+  static func code(_ s: String?) -> String {
+    guard let s, !s.isEmpty else { return "" }
+    let flat = cell(s).replacingOccurrences(of: "`", with: "ˋ")
+    return "`\(flat)`"
+  }
+}
+
+/// Phrases the human-readable reports share.
+enum ReportText {
+  static let diagnosticsShown = 20
+
+  static func headline(_ a: Analysis, _ context: ReportContext) -> String {
+    let span = a.timeRange.map { ", \(Timestamp.format($0.lowerBound)) → \(Timestamp.format($0.upperBound))" } ?? ""
+    var s = "\(a.verdicts.count) × 410 GoneException in \(a.events) events from \(a.inputs.count) "
+      + "input\(a.inputs.count == 1 ? "" : "s")\(span); \(a.correlation.timelines.count) connections seen."
+    if let w = context.window {
+      s += " Reporting 410s " + [w.since.map { "since \(Timestamp.format($0))" }, w.until.map { "until \(Timestamp.format($0))" }]
+        .compactMap { $0 }.joined(separator: " ") + "."
+    }
+    return s
+  }
+
+  static func details(of cause: Cause, _ counts: GoneCounts) -> String {
+    Detail.allCases.filter { $0.cause == cause && counts[$0] > 0 }.map { "\($0.rawValue) \(counts[$0])" }
+      .joined(separator: ", ")
+  }
+
+  static func location(_ e: Evidence, _ a: Analysis, width: Int = 160) -> String {
+    let position = e.origin.line.map { ":\($0)" } ?? e.origin.record.map { ":record \($0)" } ?? ""
+    let text = e.text.count > width ? String(e.text.prefix(width)) + " …" : e.text
+    return "\(a.inputName(e.origin) ?? "?")\(position): "
+      + text.replacingOccurrences(of: "\r", with: "⏎").replacingOccurrences(of: "\n", with: "⏎")
+  }
+}

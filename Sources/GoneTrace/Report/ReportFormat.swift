@@ -1,0 +1,79 @@
+import Foundation
+
+/// The report shapes, one per audience: a person at a terminal, a ticket, a browser, a script,
+/// a log shipper, a spreadsheet, a Prometheus scraper.
+public enum ReportFormat: String, Sendable, CaseIterable {
+  case text, json, jsonl, csv, markdown, html, prometheus
+
+  /// The format a file name asks for (`-o report.html`), or nil when its extension says nothing.
+  public init?(fileName: String) {
+    switch (fileName as NSString).pathExtension.lowercased() {
+    case "txt", "log": self = .text
+    case "json": self = .json
+    case "jsonl", "ndjson": self = .jsonl
+    case "csv": self = .csv
+    case "md", "markdown": self = .markdown
+    case "html", "htm": self = .html
+    case "prom": self = .prometheus
+    default: return nil
+    }
+  }
+
+  public func render(_ a: Analysis, _ context: ReportContext) -> String {
+    switch self {
+    case .text: TextReport.render(a, context)
+    case .json: JSONReport.render(a, version: context.version)
+    case .jsonl: JSONLinesReport.render(a, context)
+    case .csv: CSVReport.render(a)
+    case .markdown: MarkdownReport.render(a, context)
+    case .html: HTMLReport.render(a, context)
+    case .prometheus: PrometheusReport.render(a, context)
+    }
+  }
+}
+
+/// What a report needs besides the analysis: who wrote it, when, and how to draw it.
+public struct ReportContext: Sendable {
+  public var version: String
+  /// The run's "now": report stamps and the Prometheus last-run gauge.
+  public var generatedAt: EpochMillis
+  /// ANSI colour in the text report.
+  public var color = false
+  /// The `--since`/`--until` window the verdicts were restricted to, for the report's header.
+  public var window: TimeWindow?
+  /// Counts over every run that shared a `--state` file (Prometheus counters must only grow);
+  /// nil for a one-off run, whose own counts are used.
+  public var cumulative: RunTotals?
+
+  public init(version: String, generatedAt: EpochMillis) {
+    self.version = version
+    self.generatedAt = generatedAt
+  }
+}
+
+/// Running totals kept in the state file across incremental runs.
+public struct RunTotals: Sendable, Equatable, Codable {
+  public var gone = GoneCounts()
+  public var events = 0
+  public var unparsed = 0
+  public var runs = 0
+  public init() {}
+
+  public static func + (a: RunTotals, b: Analysis) -> RunTotals {
+    var t = a
+    t.gone = t.gone + GoneCounts(b.verdicts)
+    t.events += b.events
+    t.unparsed += b.inputs.reduce(0) { $0 + $1.unparsed }
+    t.runs += 1
+    return t
+  }
+}
+
+extension Analysis {
+  /// The name of the input an origin points into.
+  public func inputName(_ origin: Origin) -> String? {
+    inputs.indices.contains(origin.input) ? inputs[origin.input].name : nil
+  }
+
+  public var unparsed: Int { inputs.reduce(0) { $0 + $1.unparsed } }
+}

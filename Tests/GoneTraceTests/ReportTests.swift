@@ -1,0 +1,209 @@
+import Foundation
+import Testing
+@testable import GoneTrace
+
+/// Every report format on the samples, against golden files; the exit-status contract; `-o`.
+/// Re-record the goldens after an intended change with `GONETRACE_RECORD=1 swift test --filter ReportTests`.
+@Suite struct ReportTests {
+  static let golden = Fixture.root.appendingPathComponent("golden")
+  /// A fixed "now" makes the report stamps reproducible.
+  static let now = "2026-01-01T00:00:00Z"
+
+  static func render(_ format: ReportFormat, _ extra: [String] = []) -> Fixture.RunResult {
+    Fixture.gonetrace(["analyze", "samples", "--format", format.rawValue, "--now", now, "--color", "never"] + extra,
+      cwd: Fixture.repo)
+  }
+
+  static func fileName(_ format: ReportFormat) -> String {
+    let ext: [ReportFormat: String] = [.text: "txt", .json: "json", .jsonl: "jsonl", .csv: "csv", .markdown: "md",
+      .html: "html", .prometheus: "prom"]
+    return "samples." + ext[format]!
+  }
+
+  @Test(arguments: ReportFormat.allCases)
+  func goldenReport(_ format: ReportFormat) throws {
+    let r = Self.render(format)
+    #expect(r.status == 1, "\(r.stderr)")
+    let url = Self.golden.appendingPathComponent(Self.fileName(format))
+    if ProcessInfo.processInfo.environment["GONETRACE_RECORD"] == "1" {
+      try r.stdout.write(to: url)
+    }
+    let expected = try String(contentsOf: url, encoding: .utf8)
+    #expect(r.out == expected, "\(format) differs from \(url.lastPathComponent); re-record with GONETRACE_RECORD=1 if intended")
+  }
+
+  /// The three machine formats say the same thing: same verdicts in the same order.
+  @Test func jsonJSONLinesAndCSVAgree() throws {
+    let json = try #require(try JSONSerialization.jsonObject(with: Self.render(.json).stdout) as? [String: Any])
+    let verdicts = try #require(json["verdicts"] as? [[String: Any]])
+    #expect(verdicts.count == 29)
+
+    let lines = Self.render(.jsonl).out.split(separator: "\n")
+    let records = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    let types = records.map { $0["type"] as? String ?? "?" }
+    #expect(types.last == "summary")
+    #expect(types.filter { $0 == "summary" }.count == 1)
+    #expect(types.filter { $0 == "input" }.count == (json["inputs"] as? [Any])?.count)
+    // Records come grouped: inputs, verdicts, diagnostics, summary.
+    let order = ["input": 0, "verdict": 1, "diagnostic": 2, "summary": 3]
+    #expect(types.map { order[$0]! } == types.map { order[$0]! }.sorted())
+    let jsonlVerdicts = records.filter { $0["type"] as? String == "verdict" }
+    #expect(jsonlVerdicts.map { $0["connectionId"] as? String } == verdicts.map { $0["connectionId"] as? String })
+    #expect(jsonlVerdicts.map { $0["detail"] as? String } == verdicts.map { $0["detail"] as? String })
+    #expect((records.last?["gone"] as? Int) == 29)
+
+    let csv = try CSV.parse(Self.render(.csv).out)
+    #expect(csv.first == CSVReport.header)
+    let rows = csv.dropFirst()
+    #expect(rows.count == 29)
+    let detailColumn = try #require(CSVReport.header.firstIndex(of: "detail"))
+    #expect(rows.map { $0[detailColumn] } == verdicts.map { $0["detail"] as? String ?? "" })
+  }
+
+  @Test func colourOnlyWhenAskedOrOnATerminal() {
+    let always = Self.render(.text, ["--color", "always"])
+    #expect(always.out.contains("\u{1B}["))
+    // Not a terminal (a pipe): plain, even with NO_COLOR unset.
+    let auto = Fixture.gonetrace(["analyze", "samples", "--color", "auto"], cwd: Fixture.repo)
+    #expect(!auto.out.contains("\u{1B}["))
+    #expect(auto.out.contains("By cause"))
+    // --color always beats NO_COLOR, as the option is the more specific request.
+    let forced = Self.render(.text, ["--color", "always"])
+    #expect(forced.out.replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression)
+      == Self.render(.text).out)
+  }
+
+  @Test func outputFileTakesItsFormatFromTheExtension() throws {
+    let dir = Fixture.directory()
+    for format in ReportFormat.allCases {
+      let target = dir.appendingPathComponent(Self.fileName(format))
+      let r = Fixture.gonetrace(["analyze", "samples", "--now", Self.now, "-o", target.path], cwd: Fixture.repo)
+      #expect(r.status == 1)
+      #expect(r.out.isEmpty)
+      #expect(try Data(contentsOf: target) == Self.render(format).stdout, "\(format)")
+    }
+    // No temporary file is left beside the report.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).count == ReportFormat.allCases.count)
+    let unknown = Fixture.gonetrace(["analyze", "samples", "-o", dir.appendingPathComponent("report.xyz").path],
+      cwd: Fixture.repo)
+    #expect(unknown.status == 2)
+    #expect(unknown.stderr.contains("give --format"))
+  }
+
+  @Test func htmlIsSelfContained() {
+    let html = Self.render(.html).out
+    for external in ["src=\"http", "href=\"http", "@import", "url(", "<link "] {
+      #expect(!html.contains(external), "\(external)")
+    }
+    #expect(html.contains("<svg class=\"timeline\""))
+    #expect(html.components(separatedBy: "<tbody data-time=").count - 1 == 29)
+  }
+
+  @Test func prometheusHasEverySeriesAndTheRunStamp() {
+    let prom = Self.render(.prometheus).out
+    for detail in Detail.allCases {
+      #expect(prom.contains("gonetrace_gone_total{cause=\"\(detail.cause.rawValue)\",detail=\"\(detail.rawValue)\"} "))
+    }
+    #expect(prom.contains("gonetrace_last_run_timestamp_seconds 1767225600\n"))
+    #expect(prom.contains("gonetrace_events_read_total 578\n"))
+  }
+
+  // MARK: exit statuses and thresholds
+
+  @Test func thresholdsSetTheExitStatus() {
+    func status(_ extra: [String]) -> Int32 {
+      Fixture.gonetrace(["analyze", "samples", "--format", "json"] + extra, cwd: Fixture.repo).status
+    }
+    #expect(status([]) == 1)
+    #expect(status(["--max-gone", "29"]) == 0)
+    #expect(status(["--max-gone", "28"]) == 1)
+    // 5 pre-connect-post in the samples.
+    #expect(status(["--fail-on", "pre-connect-post", "--max-gone", "5"]) == 0)
+    #expect(status(["--fail-on", "pre-connect-post", "--max-gone", "4"]) == 1)
+    #expect(status(["--fail-on", "idle-timeout"]) == 1)
+    #expect(status(["--fail-on", "reconnect-with-old-id,idle-timeout", "--max-gone", "3"]) == 0)
+    #expect(status(["--fail-on", "no-such-cause"]) == 2)
+    #expect(status(["--max-gone", "-1"]) == 2)
+  }
+
+  @Test func sinceAndUntilLimitTheReportedVerdicts() throws {
+    func gone(_ extra: [String]) throws -> [String] {
+      let r = Fixture.gonetrace(["analyze", "samples", "--format", "json", "--now", "2024-05-09T12:00:00Z"] + extra,
+        cwd: Fixture.repo)
+      let json = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+      return (json["verdicts"] as? [[String: Any]] ?? []).map { $0["time"] as! String }
+    }
+    let all = try gone([])
+    let late = try gone(["--since", "2024-05-09T11:00:00Z"])
+    #expect(late == all.filter { $0 >= "2024-05-09T11:00:00" })
+    #expect(!late.isEmpty && late.count < all.count)
+    // Relative: an hour before --now is 11:00.
+    #expect(try gone(["--since", "1h"]) == late)
+    #expect(try gone(["--since", "30m", "--until", "2024-05-09T11:45:00Z"]) == all.filter { $0 >= "2024-05-09T11:30" && $0 <= "2024-05-09T11:45" })
+    #expect(try gone(["--until", "2024-05-09"]) == [])
+    let bad = Fixture.gonetrace(["analyze", "samples", "--since", "yesterday"], cwd: Fixture.repo)
+    #expect(bad.status == 2)
+    #expect(bad.stderr.contains("'yesterday' is not a time"))
+  }
+
+  @Test func strictTurnsDiagnosticsIntoExitTwo() throws {
+    let dir = Fixture.directory()
+    let log = Fixture.write(EnvelopeTests.consoleCopy, to: dir.appendingPathComponent("clean.log"))
+    let cut = Fixture.gzip(String(repeating: EnvelopeTests.consoleCopy, count: 50))
+    _ = Fixture.write(bytes: Array(cut.prefix(cut.count - 30)), to: dir.appendingPathComponent("cut.gz"))
+    #expect(Fixture.gonetrace(["analyze", log.path]).status == 0)
+    #expect(Fixture.gonetrace(["analyze", "--strict", log.path]).status == 0)
+    let lenient = Fixture.gonetrace(["analyze", "--format", "json", dir.path])
+    #expect(lenient.status == 0)
+    #expect(lenient.stderr.contains("cut.gz"))
+    let strict = Fixture.gonetrace(["analyze", "--strict", dir.path])
+    #expect(strict.status == 2)
+    #expect(strict.stderr.contains("--strict"))
+  }
+}
+
+/// RFC 4180 parsing for the tests, written from the RFC, independent of the writer.
+enum CSV {
+  struct Malformed: Error {}
+
+  static func parse(_ text: String) throws -> [[String]] {
+    var rows: [[String]] = [], row: [String] = [], field = ""
+    var quoted = false, i = text.unicodeScalars.startIndex
+    let s = text.unicodeScalars
+    while i < s.endIndex {
+      let c = s[i]
+      if quoted {
+        if c == "\"" {
+          let next = s.index(after: i)
+          if next < s.endIndex, s[next] == "\"" {
+            field.unicodeScalars.append("\"")
+            i = next
+          } else {
+            quoted = false
+          }
+        } else {
+          field.unicodeScalars.append(c)
+        }
+      } else if c == "\"" {
+        guard field.isEmpty else { throw Malformed() }
+        quoted = true
+      } else if c == "," {
+        row.append(field)
+        field = ""
+      } else if c == "\r" {
+        let next = s.index(after: i)
+        guard next < s.endIndex, s[next] == "\n" else { throw Malformed() }
+        row.append(field)
+        rows.append(row)
+        row = []
+        field = ""
+        i = next
+      } else {
+        field.unicodeScalars.append(c)
+      }
+      i = s.index(after: i)
+    }
+    guard !quoted, field.isEmpty, row.isEmpty else { throw Malformed() }
+    return rows
+  }
+}

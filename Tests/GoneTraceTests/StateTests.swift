@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import GoneTrace
+
+/// `--state`: what a cron job relies on. (The three-part append test runs in Tests/e2e, where
+/// the simulator writes the parts.)
+@Suite struct StateTests {
+  static func analyze(_ state: URL, _ paths: [String], _ extra: [String] = []) -> Fixture.RunResult {
+    Fixture.gonetrace(["analyze", "--format", "json", "--state", state.path] + extra + paths, cwd: Fixture.repo)
+  }
+
+  static func verdictCount(_ r: Fixture.RunResult) throws -> Int {
+    let json = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+    return (json["verdicts"] as? [Any])?.count ?? -1
+  }
+
+  @Test func aSecondRunOverTheSameLogsReportsNothingAgain() throws {
+    let state = Fixture.directory().appendingPathComponent("gonetrace.state")
+    let first = Self.analyze(state, ["samples"])
+    #expect(first.status == 1)
+    #expect(try Self.verdictCount(first) == 29)
+    let saved = try #require(try RunState.load(path: state.path))
+    #expect(saved.totals.gone.total == 29)
+    #expect(saved.cursors.count == 15)
+
+    let second = Self.analyze(state, ["samples"])
+    #expect(second.status == 0, "\(second.stderr)")
+    #expect(try Self.verdictCount(second) == 0)
+    let json = try #require(try JSONSerialization.jsonObject(with: second.stdout) as? [String: Any])
+    let events = (json["inputs"] as? [[String: Any]] ?? []).reduce(0) { $0 + ($1["events"] as? Int ?? 0) }
+    #expect(events == 0, "nothing new was read")
+    // The Prometheus counters keep counting across runs instead of starting again.
+    let prom = Fixture.gonetrace(["analyze", "--format", "prometheus", "--state", state.path, "samples"], cwd: Fixture.repo)
+    #expect(prom.out.contains("gonetrace_gone_total{cause=\"terminated-connection\",detail=\"client-closed\"} 12\n"))
+    #expect(prom.out.contains("gonetrace_runs_total 3\n"))
+  }
+
+  @Test func aCorruptStateIsRefusedUnlessReset() throws {
+    let dir = Fixture.directory()
+    let state = Fixture.write("{\"kind\": \"gonetrace-state\", \"version\": 1, \"cursors\": [", to: dir.appendingPathComponent("s.json"))
+    let r = Self.analyze(state, ["samples"])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("state file \(state.path) is corrupt"))
+    #expect(r.stderr.contains("--reset-state"))
+    #expect(r.out.isEmpty, "no report from a run that cannot continue")
+    // Left as it was, for a person to look at.
+    #expect(try String(contentsOf: state, encoding: .utf8).hasSuffix("\"cursors\": ["))
+
+    let reset = Self.analyze(state, ["samples"], ["--reset-state"])
+    #expect(reset.status == 1)
+    #expect(try Self.verdictCount(reset) == 29)
+    #expect(try RunState.load(path: state.path) != nil)
+  }
+
+  @Test func aForeignFileIsNeverOverwritten() throws {
+    let dir = Fixture.directory()
+    for (name, text) in [("other.json", "{\"hello\": \"world\"}"), ("notes.txt", "my notes\n"),
+      ("future.json", "{\"kind\": \"gonetrace-state\", \"version\": 99}")]
+    {
+      let file = Fixture.write(text, to: dir.appendingPathComponent(name))
+      let r = Self.analyze(file, ["samples"])
+      #expect(r.status == 2, "\(name)")
+      #expect(r.stderr.contains(file.path))
+      #expect(try String(contentsOf: file, encoding: .utf8) == text)
+    }
+  }
+
+  @Test func appendedLinesAreReadFromWhereTheLastRunStopped() throws {
+    let dir = Fixture.directory()
+    let state = dir.appendingPathComponent("state.json")
+    let log = dir.appendingPathComponent("logs/lambda.log")
+    let lines = try String(contentsOf: Fixture.repo.appendingPathComponent("samples/lambda-chat-message.log"), encoding: .utf8)
+      .split(separator: "\n", omittingEmptySubsequences: false)
+    // Half the file, then the rest; the last line of the first half is left unfinished.
+    let half = lines.count / 2
+    let first = lines[..<half].joined(separator: "\n") + "\n" + lines[half].prefix(10)
+    Fixture.write(first, to: log)
+    let r1 = Self.analyze(state, [log.path])
+    let whole = Fixture.gonetrace(["analyze", "--format", "json", log.path])
+    Fixture.write(lines.joined(separator: "\n"), to: log)
+    let r2 = Self.analyze(state, [log.path])
+    let all = Fixture.gonetrace(["analyze", "--format", "json", log.path])
+    #expect(whole.status == r1.status)
+    let v1 = try Self.verdictCount(r1), v2 = try Self.verdictCount(r2), vAll = try Self.verdictCount(all)
+    #expect(v1 > 0 && v2 > 0)
+    #expect(v1 + v2 == vAll)
+    // Line numbers continue the file's: the second run's evidence points at the whole file's lines.
+    let j2 = try #require(try JSONSerialization.jsonObject(with: r2.stdout) as? [String: Any])
+    let jAll = try #require(try JSONSerialization.jsonObject(with: all.stdout) as? [String: Any])
+    let lastTwo = (j2["verdicts"] as? [[String: Any]] ?? []).map { ($0["evidence"] as? [[String: Any]])?.first?["line"] as? Int }
+    let lastAll = (jAll["verdicts"] as? [[String: Any]] ?? []).suffix(v2).map { ($0["evidence"] as? [[String: Any]])?.first?["line"] as? Int }
+    #expect(lastTwo == Array(lastAll))
+  }
+
+  @Test func aReplacedFileIsReadFromTheStart() throws {
+    let dir = Fixture.directory()
+    let state = dir.appendingPathComponent("state.json")
+    let log = dir.appendingPathComponent("lambda.log")
+    let sample = try Data(contentsOf: Fixture.repo.appendingPathComponent("samples/lambda-chat-message.log"))
+    try sample.write(to: log)
+    #expect(Self.analyze(state, [log.path]).status == 1)
+    // Rewritten in place with other content of the same size: the head hash tells.
+    try Data(repeating: UInt8(ascii: "\n"), count: sample.count).write(to: log)
+    let r = Self.analyze(state, [log.path])
+    let json = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+    #expect((json["inputs"] as? [[String: Any]])?.first?["events"] as? Int == 0)
+    let saved = try #require(try RunState.load(path: state.path))
+    #expect(saved.cursors.first?.offset == Int64(sample.count))
+  }
+}
