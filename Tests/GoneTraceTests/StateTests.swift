@@ -92,6 +92,43 @@ import Testing
     #expect(lastTwo == Array(lastAll))
   }
 
+  /// `aws logs filter-log-events --start-time (now - 20 min) >> f` every 15 minutes appends the
+  /// overlap twice: the 410s in it were reported by the earlier run.
+  @Test func anOverlappingFetchAppendedAgainReportsNothingTwice() throws {
+    let dir = Fixture.directory()
+    let state = dir.appendingPathComponent("state.json")
+    let log = dir.appendingPathComponent("lambda.log")
+    let sample = try Data(contentsOf: Fixture.repo.appendingPathComponent("samples/lambda-chat-message.log"))
+    try sample.write(to: log)
+    let first = Self.analyze(state, [log.path])
+    #expect(first.status == 1)
+    try (sample + sample).write(to: log)
+    let second = Self.analyze(state, [log.path])
+    #expect(second.status == 0, "\(second.stderr)")
+    #expect(try Self.verdictCount(second) == 0)
+    #expect(second.stderr.contains("410s were reported by an earlier run"))
+  }
+
+  /// Nothing older than the 2-hour connection limit (+ skew) before the newest event is kept.
+  @Test func stateKeepsOnlyTheTwoHourWindow() throws {
+    let dir = Fixture.directory()
+    let state = dir.appendingPathComponent("state.json")
+    _ = Self.analyze(state, ["samples"])
+    let before = try #require(try RunState.load(path: state.path))
+    let kept = before.retained.reduce(0) { $0 + $1.events.count }
+    #expect(kept > 100)
+    // The samples end at 11:34; a Lambda START line (§2.1 format) at 14:00 moves the window.
+    let later = Fixture.write("2024-05-09T14:00:00.000Z START RequestId: 8f5f1c2e-8c5b-4f3a-9c1d-2b7e6a1d0f00 Version: $LATEST\n",
+      to: dir.appendingPathComponent("later.log"))
+    _ = Self.analyze(state, ["samples", later.path])
+    let after = try #require(try RunState.load(path: state.path))
+    let cutoff = ms("2024-05-09T14:00:00Z") - IncrementalRun.connectionLifetime - 2000
+    let times = after.retained.flatMap { $0.events.map(\.timestamp) }
+    #expect(!times.isEmpty && times.allSatisfy { $0 >= cutoff })
+    #expect(times.count < kept)
+    #expect(after.reported.allSatisfy { $0.time >= cutoff })
+  }
+
   @Test func aReplacedFileIsReadFromTheStart() throws {
     let dir = Fixture.directory()
     let state = dir.appendingPathComponent("state.json")

@@ -96,7 +96,7 @@ public enum IncrementalRun {
     var fresh: [Verdict] = []
     var again = 0
     for v in analysis.verdicts where window?.contains(v.time) ?? true {
-      let key = reportKey(v, analysis)
+      let key = reportKey(v)
       if reportedBefore.contains(key) {
         again += 1
       } else {
@@ -134,11 +134,12 @@ public enum IncrementalRun {
     return Outcome(analysis: analysis, state: state, alreadyReported: again)
   }
 
-  /// A 410's identity across runs: where the line that recorded it sits (input, line or record)
-  /// and its time. Line numbers survive runs because each run continues the previous one's count.
-  static func reportKey(_ v: Verdict, _ a: Analysis) -> String {
+  /// A 410's identity across runs: the time and text of the line that recorded it, wherever that
+  /// line is read from. An overlapping fetch appended to a file (`filter-log-events >> f.json`)
+  /// brings the same line at another position; it is still the same 410.
+  static func reportKey(_ v: Verdict) -> String {
     guard let e = v.recordedBy ?? v.evidence.first else { return "\(v.time)|\(v.connectionId ?? "")" }
-    return "\(a.inputName(e.origin) ?? "?")|\(e.origin.line ?? -1)|\(e.origin.record ?? -1)|\(e.time)"
+    return "\(e.time)|" + String(FNV1a.hash(e.text.utf8), radix: 16)
   }
 
   /// What to read of one file this run.
@@ -245,13 +246,7 @@ final class ReadOnlyFile {
   }
 
   /// FNV-1a 64 of the first `length` bytes.
-  func headHash(length: Int64) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in read(Int(length), at: 0) {
-      hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
-    }
-    return hash
-  }
+  func headHash(length: Int64) -> UInt64 { FNV1a.hash(read(Int(length), at: 0)) }
 
   /// The newlines in `range`, and the offset just past the last one.
   func newlines(in range: Range<Int64>) -> (count: Int, lastEnd: Int64?) {
@@ -275,5 +270,14 @@ final class ReadOnlyFile {
       offset += Int64(n)
     }
     return (count, lastEnd)
+  }
+}
+
+/// FNV-1a, 64 bits: a stable hash for state keys (Swift's Hasher is seeded per process).
+enum FNV1a {
+  static func hash<S: Sequence<UInt8>>(_ bytes: S) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    return hash
   }
 }
