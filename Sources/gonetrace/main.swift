@@ -155,9 +155,12 @@ struct Analyze: ParsableCommand {
     context.window = window.since == nil && window.until == nil ? nil : window
     var analysis: Analysis
     var newState: RunState?
+    var lock: StateLock?
+    defer { withExtendedLifetime(lock) {} }
     if let statePath = state {
       let previous: RunState?
       do {
+        lock = try StateLock(statePath: statePath)
         previous = resetState ? nil : try RunState.load(path: statePath)
       } catch {
         progress?.stop()

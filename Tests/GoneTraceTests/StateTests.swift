@@ -52,6 +52,16 @@ import Testing
     #expect(try RunState.load(path: state.path) != nil)
   }
 
+  @Test func anOverlappingRunIsRefused() throws {
+    let state = Fixture.directory().appendingPathComponent("state.json")
+    let held = try StateLock(statePath: state.path)
+    let r = Self.analyze(state, ["samples"])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("in use by another gonetrace run"))
+    withExtendedLifetime(held) {}
+    #expect(!FileManager.default.fileExists(atPath: state.path))
+  }
+
   @Test func aForeignFileIsNeverOverwritten() throws {
     let dir = Fixture.directory()
     for (name, text) in [("other.json", "{\"hello\": \"world\"}"), ("notes.txt", "my notes\n"),

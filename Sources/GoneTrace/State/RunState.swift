@@ -70,12 +70,30 @@ public enum StateError: Error, Sendable, CustomStringConvertible {
     case .newerVersion(let path, let version):
       return "state file \(path) has version \(version), newer than this gonetrace's \(RunState.version)" + advice
     case .unwritable(let path, let reason): return "state file \(path): cannot write: \(reason)"
-    case .busy(let path): return "state file \(path) is in use by another gonetrace run"
+    case .busy(let path): return "state file \(path) is in use by another gonetrace run (\(path).lock is locked)"
     }
   }
 }
 
 // MARK: - File form
+
+/// An exclusive lock beside the state file (`FILE.lock`), held for the whole run: two cron runs
+/// that overlap would otherwise read the same state and report the same 410s.
+public final class StateLock: Sendable {
+  private let fd: Int32
+
+  public init(statePath: String) throws(StateError) {
+    let fd = open(statePath + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw .unwritable(path: statePath + ".lock", reason: String(cString: strerror(errno))) }
+    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+      close(fd)
+      throw .busy(path: statePath)
+    }
+    self.fd = fd
+  }
+
+  deinit { close(fd) }
+}
 
 extension RunState {
   /// Reads the state; nil when there is none yet (no file, or an empty one, as `mktemp` leaves).
