@@ -8,8 +8,9 @@ public struct AnalysisOptions: Sendable {
   public var threads = 2
   public var correlation = CorrelationOptions()
   public var limits = ReaderLimits()
-  /// Keep a copy of every event that yields a fact, for the next incremental run (`--state`).
-  public var retainEvents = false
+  /// Keep a copy of every event that yields a fact and is at most this much older than the newest
+  /// event of its input, for the next incremental run (`--state`); nil keeps none.
+  public var retainWindow: EpochMillis?
   /// Counts bytes and events as they are read, for a progress display.
   public var progress: ProgressMeter?
   public init() {}
@@ -24,7 +25,7 @@ public struct Analysis: Sendable {
   public var correlation: Correlation
   public var verdicts: [Verdict]
   public var timeRange: ClosedRange<EpochMillis>?
-  /// With `retainEvents`: the events that yielded facts, for the next incremental run.
+  /// With `retainWindow`: the events that yielded facts, for the next incremental run.
   public var retained: [RetainedEvent] = []
   public var events: Int { inputs.reduce(0) { $0 + $1.events } }
 }
@@ -67,7 +68,7 @@ public enum Analyzer {
     }
     if !replay.isEmpty {
       let names = (inputs.map(\.name) + extraInputs.map(\.name))
-      var sink = RecognizingSink(recognizer: Recognizer(rules: options.rules), inputName: "", retain: options.retainEvents)
+      var sink = RecognizingSink(recognizer: Recognizer(rules: options.rules), inputName: "", retainWindow: options.retainWindow)
       for event in replay {
         sink.inputName = names[event.origin.input]
         event.withRawEvent { sink.accept($0) }
@@ -106,7 +107,7 @@ public enum Analyzer {
   }
 
   static func read(_ input: Input, index: Int, recognizer: Recognizer, options: AnalysisOptions) -> InputResult {
-    var sink = RecognizingSink(recognizer: recognizer, inputName: input.name, retain: options.retainEvents,
+    var sink = RecognizingSink(recognizer: recognizer, inputName: input.name, retainWindow: options.retainWindow,
       linesBefore: input.linesBefore, progress: options.progress)
     var result = InputResult()
     do {
@@ -132,10 +133,11 @@ public enum Analyzer {
 struct RecognizingSink: EventSink {
   let recognizer: Recognizer
   var inputName: String
-  let retain: Bool
+  let retainWindow: EpochMillis?
   /// Added to line numbers when an incremental run starts mid-file.
   var linesBefore = 0
   var retained: [RetainedEvent] = []
+  var nextPrune = 65_536
   var progress: ProgressMeter?
   static let progressBatch = 4096
   var state = CorrelationState()
@@ -156,7 +158,16 @@ struct RecognizingSink: EventSink {
     facts.removeAll(keepingCapacity: true)
     recognizer.recognize(event, inputName: inputName, into: &facts)
     for f in facts { state.add(f) }
-    if retain, !facts.isEmpty { retained.append(RetainedEvent(event)) }
+    if let retainWindow, !facts.isEmpty { retain(event, window: retainWindow) }
+  }
+
+  /// Keeps the event, and now and then drops what fell out of the window behind this input's
+  /// newest event, so a first `--state` run over a day of logs holds two hours of them, not a day.
+  private mutating func retain(_ event: RawEvent, window: EpochMillis) {
+    retained.append(RetainedEvent(event))
+    guard retained.count >= nextPrune else { return }
+    if let newest = timeRange?.upperBound { retained.removeAll { $0.timestamp < newest - window } }
+    nextPrune = max(2 * retained.count, 65_536)
   }
 
   mutating func report(_ diagnostic: Diagnostic) {

@@ -82,7 +82,7 @@ public enum IncrementalRun {
     }
 
     var options = options
-    options.retainEvents = true
+    options.retainWindow = connectionLifetime + options.correlation.skew
     var analysis = Analyzer.run(inputs: toRead, diagnostics: diagnostics, options: options, replay: replay,
       extraInputs: extra)
 
