@@ -3,9 +3,15 @@
 public final class Recognizer {
   public let rules: RuleSet
   private let matchers: [Matcher?]
-  /// Per-event cache of prefilter results: 0 unknown, 1 absent, 2 present.
-  private var literalState: [UInt8]
-  private var touched: [Int] = []
+  /// Per-event cache of prefilter results: 0 unknown, 1 absent, 2 present. Raw memory, so the
+  /// hot loop pays no exclusivity checks.
+  private let literalState: UnsafeMutablePointer<UInt8>
+  private let literalCount: Int
+  private let literals: UnsafeMutablePointer<UnsafeRawBufferPointer>
+  private let literalScan: LiteralScan
+  private let keyTable: KeyTable
+  /// Key occurrences in the current event (computed when a rule with keys first needs them).
+  private var keyHits: [(key: Int, at: Int)] = []
   private var scratch: [Fact] = []
   /// Evidence text is cut to this many bytes: enough to read, bounded for a 50 MB line.
   public var maxEvidenceBytes = 1024
@@ -38,7 +44,23 @@ public final class Recognizer {
     anchored = rules.rules.map(\.anchoredAtStart)
     finals = rules.rules.map(\.isFinal)
     matchers = rules.rules.map { $0.pattern.map(Matcher.init) }
-    literalState = [UInt8](repeating: 0, count: rules.prefilters.count)
+    literalCount = rules.prefilters.count
+    literalState = .allocate(capacity: max(1, literalCount))
+    literalState.initialize(repeating: 0, count: max(1, literalCount))
+    literals = .allocate(capacity: max(1, literalCount))
+    for (i, lit) in rules.prefilters.enumerated() {
+      let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, lit.count), alignment: 1)
+      copy.copyBytes(from: lit)
+      literals.advanced(by: i).initialize(to: UnsafeRawBufferPointer(rebasing: copy[0..<lit.count]))
+    }
+    literalScan = rules.literalScan
+    keyTable = rules.keyTable
+  }
+
+  deinit {
+    for i in 0..<literalCount { UnsafeMutableRawPointer(mutating: literals[i].baseAddress!).deallocate() }
+    literals.deallocate()
+    literalState.deallocate()
   }
 
   public func takeDiagnostics() -> [Diagnostic] {
@@ -63,8 +85,8 @@ public final class Recognizer {
       bodyStart = close + 2
     }
     let isExecution = apigwPrefix != nil
-    for id in touched { literalState[id] = 0 }
-    touched.removeAll(keepingCapacity: true)
+    literalState.update(repeating: 0, count: literalCount)
+    var keyHitsReady = false
     scratch.removeAll(keepingCapacity: true)
     var kindsSeen: UInt8 = 0
 
@@ -94,12 +116,33 @@ public final class Recognizer {
       }
       if !rule.keys.isEmpty {
         var found = false
-        for (field, keys) in rule.keys {
-          for key in keys {
-            KeyValueExtractor.forEachValue(of: key, in: m) { raw in fields.set(field, raw: raw) }
-            if fields.has(field) {
-              found = true
-              break
+        if keyTable.usable {
+          if !keyHitsReady {
+            keyHits.removeAll(keepingCapacity: true)
+            keyTable.occurrences(in: m, into: &keyHits)
+            keyHitsReady = true
+          }
+          for (field, keys) in rule.keyIDs {
+            for key in keys {
+              for hit in keyHits where hit.key == key {
+                guard let raw = KeyValueExtractor.value(in: m, keyStart: hit.at, keyLength: keyTable.keys[key].count)
+                else { continue }
+                if fields.set(field, raw: raw) { break }
+              }
+              if fields.has(field) {
+                found = true
+                break
+              }
+            }
+          }
+        } else {
+          for (field, keys) in rule.keys {
+            for key in keys {
+              KeyValueExtractor.forEachValue(of: key, in: m) { raw in fields.set(field, raw: raw) }
+              if fields.has(field) {
+                found = true
+                break
+              }
             }
           }
         }
@@ -179,17 +222,20 @@ public final class Recognizer {
   private func prefilterPasses(_ index: Int, _ m: UnsafeRawBufferPointer, bodyStart: Int) -> Bool {
     let id = prefilterIDs[index]
     if anchored[index] {
-      return rules.prefilters[id].withUnsafeBytes {
-        Bytes.hasPrefix(m, $0, at: bodyStart) || (bodyStart > 0 && Bytes.hasPrefix(m, $0))
-      }
+      let lit = literals[id]
+      return Bytes.hasPrefix(m, lit, at: bodyStart) || (bodyStart > 0 && Bytes.hasPrefix(m, lit))
     }
     switch literalState[id] {
     case 1: return false
     case 2: return true
     default:
-      let present = rules.prefilters[id].withUnsafeBytes { Bytes.contains(m, $0) }
+      let g = literalScan.groupOf[id]
+      if g >= 0 {
+        literalScan.scan(group: g, in: m, literals: literals, state: literalState)
+        return literalState[id] == 2
+      }
+      let present = Bytes.contains(m, literals[id])
       literalState[id] = present ? 2 : 1
-      touched.append(id)
       return present
     }
   }
