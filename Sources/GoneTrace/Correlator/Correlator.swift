@@ -320,6 +320,10 @@ extension GoneCall {
   ]
 
   static func operationNamed(in text: String) -> String? {
-    operations.first { text.contains($0.0) }?.1
+    // Byte search, not Foundation's locale-aware `contains` (this runs for every call's lines).
+    var text = text
+    return text.withUTF8 { t in
+      operations.first { op in op.0.utf8.withContiguousStorageIfAvailable { Bytes.contains(UnsafeRawBufferPointer(t), UnsafeRawBufferPointer($0)) } ?? false }?.1
+    }
   }
 }

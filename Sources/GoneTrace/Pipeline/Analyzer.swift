@@ -114,7 +114,7 @@ struct RecognizingSink: EventSink {
     }
     facts.removeAll(keepingCapacity: true)
     recognizer.recognize(event, inputName: inputName, into: &facts)
-    for f in facts { state.add(f) }
+    for i in facts.indices { state.add(facts[i]) }
   }
 
   mutating func report(_ diagnostic: Diagnostic) {

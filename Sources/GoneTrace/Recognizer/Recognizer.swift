@@ -35,6 +35,13 @@ public final class Recognizer {
   private let prefilterIDs: [Int]
   private let anchored: [Bool]
   private let finals: [Bool]
+  private let names: [String]
+  private let kinds: [Fact.Kind]
+  private let groupsOf: [[(Int, Field)]]
+  private let keysOf: [[(Field, [[UInt8]])]]
+  private let keyIDsOf: [[(Field, [Int])]]
+  private let constantsOf: [[(Field, String)]]
+  private let hasPattern: [Bool]
 
   public init(rules: RuleSet) {
     self.rules = rules
@@ -43,6 +50,13 @@ public final class Recognizer {
     prefilterIDs = rules.rules.map(\.prefilterID)
     anchored = rules.rules.map(\.anchoredAtStart)
     finals = rules.rules.map(\.isFinal)
+    names = rules.rules.map(\.definition.name)
+    kinds = rules.rules.map(\.kind)
+    groupsOf = rules.rules.map(\.groups)
+    keysOf = rules.rules.map(\.keys)
+    keyIDsOf = rules.rules.map(\.keyIDs)
+    constantsOf = rules.rules.map(\.constants)
+    hasPattern = rules.rules.map { $0.pattern != nil }
     matchers = rules.rules.map { $0.pattern.map(Matcher.init) }
     literalCount = rules.prefilters.count
     literalState = .allocate(capacity: max(1, literalCount))
@@ -99,7 +113,6 @@ public final class Recognizer {
       let kindBit = kindBits[index]
       if kindsSeen & kindBit != 0 { continue }  // one fact of each kind per event: first rule wins
       if !prefilterPasses(index, m, bodyStart: bodyStart) { continue }
-      let rule = rules.rules[index]
 
       var fields = FactFields()
       if let matcher = matchers[index] {
@@ -107,14 +120,14 @@ public final class Recognizer {
           guard try matcher.firstMatch(in: m) else { continue }
         } catch {
           diagnostics.append(Diagnostic(input: inputName, line: event.origin.line, record: event.origin.record,
-            severity: .error, message: "rule \"\(rule.definition.name)\": \(error.message); line not recognized by it"))
+            severity: .error, message: "rule \"\(names[index])\": \(error.message); line not recognized by it"))
           continue
         }
-        for (group, field) in rule.groups {
+        for (group, field) in groupsOf[index] {
           if let bytes = matcher.bytes(group) { fields.set(field, raw: String(bytes: bytes)) }
         }
       }
-      if !rule.keys.isEmpty {
+      if !keysOf[index].isEmpty {
         var found = false
         if keyTable.usable {
           if !keyHitsReady {
@@ -122,7 +135,7 @@ public final class Recognizer {
             keyTable.occurrences(in: m, into: &keyHits)
             keyHitsReady = true
           }
-          for (field, keys) in rule.keyIDs {
+          for (field, keys) in keyIDsOf[index] {
             for key in keys {
               for hit in keyHits where hit.key == key {
                 guard let raw = KeyValueExtractor.value(in: m, keyStart: hit.at, keyLength: keyTable.keys[key].count)
@@ -136,7 +149,7 @@ public final class Recognizer {
             }
           }
         } else {
-          for (field, keys) in rule.keys {
+          for (field, keys) in keysOf[index] {
             for key in keys {
               KeyValueExtractor.forEachValue(of: key, in: m) { raw in fields.set(field, raw: raw) }
               if fields.has(field) {
@@ -146,11 +159,11 @@ public final class Recognizer {
             }
           }
         }
-        if !found, rule.pattern == nil { continue }
+        if !found, !hasPattern[index] { continue }
       }
-      for (field, value) in rule.constants { fields.set(field, raw: value) }
+      for (field, value) in constantsOf[index] { fields.set(field, raw: value) }
       kindsSeen |= kindBit
-      scratch.append(Fact(kind: rule.kind, rule: rule.definition.name, time: event.timestamp, origin: event.origin,
+      scratch.append(Fact(kind: kinds[index], rule: names[index], time: event.timestamp, origin: event.origin,
         group: event.group, stream: event.stream, fields: fields, text: ""))
       if finals[index] { break }
     }
@@ -181,8 +194,9 @@ public final class Recognizer {
       }
     }
     var text: String?
-    for var fact in scratch {
-      if fact.kind == .invocation, !keepsContextFacts { continue }  // context only
+    for i in scratch.indices {
+      if scratch[i].kind == .invocation, !keepsContextFacts { continue }  // context only
+      var fact = scratch[i]
       if fact.fields.lambdaRequestId == nil { fact.fields.lambdaRequestId = lambdaId }
       if fact.fields.apigwRequestId == nil, let apigwId { fact.fields.set(.apigwRequestId, raw: apigwId) }
       if fact.kind == .request, apigwId == nil, lambdaId != nil, fact.fields.eventType == nil,
@@ -196,13 +210,24 @@ public final class Recognizer {
         continue  // the connection a printed event names is the sender's, not a target
       }
       if fact.kind != .invocationStart && fact.kind != .invocationEnd {
-        if text == nil {
-          let cut = UnsafeRawBufferPointer(rebasing: m[0..<min(m.count, maxEvidenceBytes)])
-          text = String(bytes: cut) + (m.count > maxEvidenceBytes ? " …" : "")
-        }
+        if text == nil { text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes) }
         fact.text = text!
       }
       facts.append(fact)
+    }
+  }
+
+  /// The message as evidence: cut to `maxBytes` with ` …` appended, built in one allocation.
+  /// (Decoding the cut bytes and the ellipsis together gives the same string as decoding them
+  /// apart: a multi-byte sequence split by the cut is replaced by U+FFFD either way.)
+  static func evidenceText(_ m: UnsafeRawBufferPointer, maxBytes: Int) -> String {
+    guard m.count > maxBytes else { return String(bytes: m) }
+    let ellipsis: StaticString = " …"
+    return withUnsafeTemporaryAllocation(byteCount: maxBytes + ellipsis.utf8CodeUnitCount, alignment: 1) { buffer in
+      buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: m[0..<maxBytes]))
+      UnsafeMutableRawBufferPointer(rebasing: buffer[maxBytes...]).copyMemory(
+        from: UnsafeRawBufferPointer(start: ellipsis.utf8Start, count: ellipsis.utf8CodeUnitCount))
+      return String(bytes: UnsafeRawBufferPointer(buffer))
     }
   }
 
