@@ -74,6 +74,22 @@ public struct CorrelationState: Sendable {
     }
   }
 
+  /// Adds `delta` to every line number this state holds (a piece of a file read on its own,
+  /// moved to its place in the file). Order within the state is unchanged by a uniform shift.
+  mutating func shiftLines(by delta: Int) {
+    func shift(_ o: inout Origin) { if let l = o.line { o.line = l + delta } }
+    func shift(_ e: inout Evidence) { shift(&e.origin) }
+    for i in requests.values.indices {
+      for j in requests.values[i].evidence.indices { shift(&requests.values[i].evidence[j]) }
+    }
+    for i in activity.values.indices where activity.values[i].lastEvidence != nil {
+      shift(&activity.values[i].lastEvidence!)
+    }
+    for i in links.values.indices { shift(&links.values[i].evidence) }
+    for i in gones.indices { shift(&gones[i].fact.origin) }
+    for i in targets.indices { shift(&targets[i].fact.origin) }
+  }
+
   public mutating func merge(_ other: CorrelationState) {
     for (key, record) in other.requests {
       if var mine = requests[key] {
