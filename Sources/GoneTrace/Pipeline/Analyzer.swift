@@ -8,6 +8,9 @@ public struct AnalysisOptions: Sendable {
   public var threads = 2
   public var correlation = CorrelationOptions()
   public var limits = ReaderLimits()
+  /// Line-shaped files at least this large are read in pieces of about `pieceBytes` by all workers.
+  var splitMinimumBytes = ChunkedReader.minimumSplitBytes
+  var splitPieceBytes = ChunkedReader.pieceBytes
   public init() {}
 }
 

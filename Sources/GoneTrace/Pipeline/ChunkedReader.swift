@@ -43,24 +43,26 @@ enum ChunkedReader {
     guard fd >= 0 else { return nil }
     defer { close(fd) }
     var info = stat()
-    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) >= minimumSplitBytes
+    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) >= options.splitMinimumBytes
     else { return nil }
     let size = Int64(info.st_size)
     var head = [UInt8](repeating: 0, count: EnvelopeDetector.headSize)
     let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-    guard n == head.count else { return nil }
+    guard n >= 2, n == head.count || Int64(n) == size else { return nil }
+    head.removeSubrange(n...)
     if head[0] == GzipSource.gzipMagic.0, head[1] == GzipSource.gzipMagic.1 { return nil }
     guard let (format, layout) = head.withUnsafeBytes({ EnvelopeDetector.detect(head: $0, input: input) }),
       format == .lines || format == .s3Export || format == .tail
     else { return nil }
 
     var starts: [Int64] = [0]
-    let pieces = Int(size / Int64(pieceBytes))
+    let pieceBytes = Int64(max(1, options.splitPieceBytes))
+    let pieces = Int(size / pieceBytes)
     if pieces >= 2 {
       for k in 1..<pieces {
-        let nominal = Int64(k) * Int64(pieceBytes)
+        let nominal = Int64(k) * pieceBytes
         guard nominal > starts.last!,
-          let s = eventStart(fd: fd, from: nominal, limit: min(size, nominal + Int64(pieceBytes)), layout: layout)
+          let s = eventStart(fd: fd, from: nominal, limit: min(size, nominal + pieceBytes), layout: layout)
         else { continue }
         if s > starts.last!, s < size { starts.append(s) }
       }
