@@ -67,6 +67,7 @@ enum KeyValueExtractor {
       }
       let body = UnsafeRawBufferPointer(rebasing: t[(i + 1)..<min(j, t.count)])
       if open == Bytes.quote {
+        if Bytes.index(of: Bytes.backslash, in: body, from: 0, to: body.count) == nil { return String(bytes: body) }
         var out: [UInt8] = []
         Bytes.appendJSONUnescaped(body, to: &out)
         return String(decoding: out, as: UTF8.self)

@@ -12,7 +12,6 @@ public final class Recognizer {
   private let keyTable: KeyTable
   /// Key occurrences in the current event (computed when a rule with keys first needs them).
   private var keyHits: [(key: Int, at: Int)] = []
-  private var scratch: [Fact] = []
   /// Evidence text is cut to this many bytes: enough to read, bounded for a 50 MB line.
   public var maxEvidenceBytes = 1024
   /// Problems met while matching (a pattern hitting its match limit on a hostile line).
@@ -101,7 +100,8 @@ public final class Recognizer {
     let isExecution = apigwPrefix != nil
     literalState.update(repeating: 0, count: literalCount)
     var keyHitsReady = false
-    scratch.removeAll(keepingCapacity: true)
+    // Facts of this event are built in place at the end of `facts` (no scratch copy).
+    let first = facts.count
     var kindsSeen: UInt8 = 0
 
     for index in 0..<scopes.count {
@@ -163,58 +163,65 @@ public final class Recognizer {
       }
       for (field, value) in constantsOf[index] { fields.set(field, raw: value) }
       kindsSeen |= kindBit
-      scratch.append(Fact(kind: kinds[index], rule: names[index], time: event.timestamp, origin: event.origin,
+      facts.append(Fact(kind: kinds[index], rule: names[index], time: event.timestamp, origin: event.origin,
         group: event.group, stream: event.stream, fields: fields, text: ""))
       if finals[index] { break }
     }
-    guard !scratch.isEmpty else { return }
-    finish(event: event, apigwPrefix: apigwPrefix, into: &facts)
+    guard facts.count > first else { return }
+    if !keepsContextFacts, kindsSeen == 1 << Recognizer.kindIndex(.invocation) {
+      facts.removeSubrange(first...)  // only context: nothing to keep
+      return
+    }
+    finish(event: event, apigwPrefix: apigwPrefix, facts: &facts, from: first)
   }
 
   /// Applies the event's context to its facts and keeps the ones worth keeping.
-  private func finish(event: RawEvent, apigwPrefix: Range<Int>?, into facts: inout [Fact]) {
+  private func finish(event: RawEvent, apigwPrefix: Range<Int>?, facts: inout [Fact], from first: Int) {
     let m = event.message
+    let mine = first..<facts.count
     // The invocation a Lambda line belongs to, from its runtime prefix or platform record.
     var lambdaId: String?
-    for f in scratch where f.kind == .invocation || f.kind == .invocationStart || f.kind == .invocationEnd {
-      lambdaId = lambdaId ?? f.fields.lambdaRequestId
+    for i in mine where facts[i].kind == .invocation || facts[i].kind == .invocationStart || facts[i].kind == .invocationEnd {
+      lambdaId = lambdaId ?? facts[i].fields.lambdaRequestId
     }
     let apigwId = apigwPrefix.map { String(bytes: UnsafeRawBufferPointer(rebasing: m[$0])) }
-    let hasRequest = scratch.contains { $0.kind == .request }
+    let hasRequest = mine.contains { facts[$0].kind == .request }
     // A line that records a 410 and names a connection (`Error sending to connection X: GoneException…`):
     // the connection is that call's target.
-    if let i = scratch.firstIndex(where: { $0.kind == .gone && $0.fields.connectionId == nil }) {
-      if let target = scratch.first(where: { $0.kind == .target })?.fields.connectionId {
-        scratch[i].fields.connectionId = target
+    if let i = mine.first(where: { facts[$0].kind == .gone && facts[$0].fields.connectionId == nil }) {
+      if let t = mine.first(where: { facts[$0].kind == .target }), let target = facts[t].fields.connectionId {
+        facts[i].fields.connectionId = target
       } else if apigwPrefix == nil, (try? idMatcher.firstMatch(in: m)) == true, let r = idMatcher.range(0) {
         // `typing indicator to 652SpgmRsfMCWOQ= failed GoneException…`: a line recording a 410 that
         // names one id of the connection shape names its target. (Execution-log lines are skipped:
         // their ids are API Gateway request ids.)
-        scratch[i].fields.connectionId = String(bytes: UnsafeRawBufferPointer(rebasing: m[r]))
+        facts[i].fields.connectionId = String(bytes: UnsafeRawBufferPointer(rebasing: m[r]))
       }
     }
     var text: String?
-    for i in scratch.indices {
-      if scratch[i].kind == .invocation, !keepsContextFacts { continue }  // context only
-      var fact = scratch[i]
-      if fact.fields.lambdaRequestId == nil { fact.fields.lambdaRequestId = lambdaId }
-      if fact.fields.apigwRequestId == nil, let apigwId { fact.fields.set(.apigwRequestId, raw: apigwId) }
-      if fact.kind == .request, apigwId == nil, lambdaId != nil, fact.fields.eventType == nil,
-        fact.fields.routeKey == nil
+    var kept = first
+    for i in mine {
+      if facts[i].kind == .invocation, !keepsContextFacts { continue }  // context only
+      if facts[i].fields.lambdaRequestId == nil { facts[i].fields.lambdaRequestId = lambdaId }
+      if facts[i].fields.apigwRequestId == nil, let apigwId { facts[i].fields.set(.apigwRequestId, raw: apigwId) }
+      if facts[i].kind == .request, apigwId == nil, lambdaId != nil, facts[i].fields.eventType == nil,
+        facts[i].fields.routeKey == nil
       {
         // A Lambda line naming a connection without saying it is an API Gateway event (an app's
         // structured log `{"msg":"post failed","connectionId":…}`): a target, not a lifecycle event.
-        guard fact.fields.connectionId != nil else { continue }
-        fact.kind = .target
-      } else if fact.kind == .target, hasRequest {
+        guard facts[i].fields.connectionId != nil else { continue }
+        facts[i].kind = .target
+      } else if facts[i].kind == .target, hasRequest {
         continue  // the connection a printed event names is the sender's, not a target
       }
-      if fact.kind != .invocationStart && fact.kind != .invocationEnd {
+      if facts[i].kind != .invocationStart && facts[i].kind != .invocationEnd {
         if text == nil { text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes) }
-        fact.text = text!
+        facts[i].text = text!
       }
-      facts.append(fact)
+      if kept != i { facts.swapAt(kept, i) }
+      kept += 1
     }
+    if kept < facts.count { facts.removeSubrange(kept...) }
   }
 
   /// The message as evidence: cut to `maxBytes` with ` …` appended, built in one allocation.
