@@ -54,17 +54,27 @@ public struct CorrelationState: Sendable {
     case .link:
       guard let apigw = f.apigwRequestId, let lambda = f.lambdaRequestId else { return }
       let evidence = Evidence(origin: fact.origin, time: fact.time, text: fact.text)
-      if let existing = links[apigw], !(evidence < existing.evidence) { return }
-      links[apigw] = (lambda, evidence)
+      // One hash lookup: the same link is usually logged twice (integration id, response headers).
+      if let i = links.index(forKey: apigw) {
+        if evidence < links.values[i].evidence { links.values[i] = (lambda, evidence) }
+      } else {
+        links[apigw] = (lambda, evidence)
+      }
     case .invocationStart, .invocationEnd:
       guard let lambda = f.lambdaRequestId else { return }
-      var record = invocations[lambda] ?? InvocationRecord(streamKey: CorrelationState.streamKey(fact))
-      if fact.kind == .invocationStart {
-        record.start = record.start.minNonNil(fact.time)
+      let isStart = fact.kind == .invocationStart
+      let time = fact.time
+      if let i = invocations.index(forKey: lambda) {
+        if isStart {
+          invocations.values[i].start = invocations.values[i].start.minNonNil(time)
+        } else {
+          invocations.values[i].end = invocations.values[i].end.maxNonNil(time)
+        }
       } else {
-        record.end = record.end.maxNonNil(fact.time)
+        var record = InvocationRecord(streamKey: CorrelationState.streamKey(fact))
+        if isStart { record.start = time } else { record.end = time }
+        invocations[lambda] = record
       }
-      invocations[lambda] = record
     case .gone:
       gones.append(KeyedFact(fact: fact, streamKey: CorrelationState.streamKey(fact)))
     case .target:
