@@ -29,12 +29,14 @@ public final class Recognizer {
 
   // The rule loop runs for every event: these plain arrays keep it free of reference counting
   // (copying a `CompiledRule` per rule per event was 15% of the run in retain/release).
-  private let scopes: [RuleDefinition.Scope]
   private let kindBits: [UInt8]
   private let prefilterIDs: [Int]
   private let anchored: [Bool]
   private let finals: [Bool]
   private let names: [String]
+  /// Rule indices, in order, for execution-log lines and for all other lines.
+  private let executionRules: [Int]
+  private let otherRules: [Int]
   private let kinds: [Fact.Kind]
   private let groupsOf: [[(Int, Field)]]
   private let keysOf: [[(Field, [[UInt8]])]]
@@ -44,12 +46,13 @@ public final class Recognizer {
 
   public init(rules: RuleSet) {
     self.rules = rules
-    scopes = rules.rules.map(\.scope)
     kindBits = rules.rules.map { 1 << Recognizer.kindIndex($0.kind) }
     prefilterIDs = rules.rules.map(\.prefilterID)
     anchored = rules.rules.map(\.anchoredAtStart)
     finals = rules.rules.map(\.isFinal)
     names = rules.rules.map(\.definition.name)
+    executionRules = rules.rules.indices.filter { rules.rules[$0].scope != .other }
+    otherRules = rules.rules.indices.filter { rules.rules[$0].scope != .execution }
     kinds = rules.rules.map(\.kind)
     groupsOf = rules.rules.map(\.groups)
     keysOf = rules.rules.map(\.keys)
@@ -104,12 +107,9 @@ public final class Recognizer {
     let first = facts.count
     var kindsSeen: UInt8 = 0
 
-    for index in 0..<scopes.count {
-      switch scopes[index] {
-      case .execution: if !isExecution { continue }
-      case .other: if isExecution { continue }
-      case .any: break
-      }
+    // Only the rules whose scope admits this kind of line, in rule order.
+    let candidates = isExecution ? executionRules : otherRules
+    for index in candidates {
       let kindBit = kindBits[index]
       if kindsSeen & kindBit != 0 { continue }  // one fact of each kind per event: first rule wins
       if !prefilterPasses(index, m, bodyStart: bodyStart) { continue }
