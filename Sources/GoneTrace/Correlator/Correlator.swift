@@ -101,6 +101,12 @@ public struct CorrelationState: Sendable {
   }
 
   public mutating func merge(_ other: CorrelationState) {
+    // Merging into an empty state gives `other` itself: skip re-inserting every entry (a big
+    // input's state is otherwise copied once per merge level).
+    if requests.isEmpty, activity.isEmpty, links.isEmpty, invocations.isEmpty, gones.isEmpty, targets.isEmpty {
+      self = other
+      return
+    }
     for (key, record) in other.requests {
       if var mine = requests[key] {
         mine.absorb(record)
