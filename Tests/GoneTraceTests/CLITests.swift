@@ -96,3 +96,30 @@ import Testing
     #expect(diagnostics.contains { ($0["input"] as? String) == cut.path && ($0["message"] as? String)?.contains("truncated") == true })
   }
 }
+
+/// Big files are read in line-aligned pieces on several workers; forcing tiny pieces on the
+/// samples and every fixture case must give the report of one pass.
+@Test func piecesOfFilesGiveTheReportOfOnePass() throws {
+  let fixtures = Fixture.repo.appendingPathComponent("Tests/GoneTraceTests/Fixtures/classify").path
+  let samples = Fixture.repo.appendingPathComponent("samples").path
+  for paths in [[samples], [fixtures], [samples, fixtures]] {
+    var one = AnalysisOptions()
+    one.threads = 1
+    var split = AnalysisOptions()
+    split.threads = 2
+    split.splitMinimumBytes = 1
+    for piece in [300, 2_000, 9_000] {
+      split.splitPieceBytes = piece
+      let connect = samples + "/lambda-chat-connect.log"
+      if piece < 5_000 {  // the connect log (14 KB) is split
+        let plan = try #require(ChunkedReader.plan(Input(name: connect, path: connect), index: 0, options: split))
+        #expect(plan.starts.count > 1)
+      }
+      let a = Analyzer.run(paths: paths, options: one)
+      let b = Analyzer.run(paths: paths, options: split)
+      #expect(JSONReport.render(a, version: "t") == JSONReport.render(b, version: "t"))
+      #expect(a.diagnostics == b.diagnostics)
+      #expect(a.inputs == b.inputs)
+    }
+  }
+}

@@ -54,17 +54,27 @@ public struct CorrelationState: Sendable {
     case .link:
       guard let apigw = f.apigwRequestId, let lambda = f.lambdaRequestId else { return }
       let evidence = Evidence(origin: fact.origin, time: fact.time, text: fact.text)
-      if let existing = links[apigw], !(evidence < existing.evidence) { return }
-      links[apigw] = (lambda, evidence)
+      // One hash lookup: the same link is usually logged twice (integration id, response headers).
+      if let i = links.index(forKey: apigw) {
+        if evidence < links.values[i].evidence { links.values[i] = (lambda, evidence) }
+      } else {
+        links[apigw] = (lambda, evidence)
+      }
     case .invocationStart, .invocationEnd:
       guard let lambda = f.lambdaRequestId else { return }
-      var record = invocations[lambda] ?? InvocationRecord(streamKey: CorrelationState.streamKey(fact))
-      if fact.kind == .invocationStart {
-        record.start = record.start.minNonNil(fact.time)
+      let isStart = fact.kind == .invocationStart
+      let time = fact.time
+      if let i = invocations.index(forKey: lambda) {
+        if isStart {
+          invocations.values[i].start = invocations.values[i].start.minNonNil(time)
+        } else {
+          invocations.values[i].end = invocations.values[i].end.maxNonNil(time)
+        }
       } else {
-        record.end = record.end.maxNonNil(fact.time)
+        var record = InvocationRecord(streamKey: CorrelationState.streamKey(fact))
+        if isStart { record.start = time } else { record.end = time }
+        invocations[lambda] = record
       }
-      invocations[lambda] = record
     case .gone:
       gones.append(KeyedFact(fact: fact, streamKey: CorrelationState.streamKey(fact)))
     case .target:
@@ -74,7 +84,29 @@ public struct CorrelationState: Sendable {
     }
   }
 
+  /// Adds `delta` to every line number this state holds (a piece of a file read on its own,
+  /// moved to its place in the file). Order within the state is unchanged by a uniform shift.
+  mutating func shiftLines(by delta: Int) {
+    func shift(_ o: inout Origin) { if let l = o.line { o.line = l + delta } }
+    func shift(_ e: inout Evidence) { shift(&e.origin) }
+    for i in requests.values.indices {
+      for j in requests.values[i].evidence.indices { shift(&requests.values[i].evidence[j]) }
+    }
+    for i in activity.values.indices where activity.values[i].lastEvidence != nil {
+      shift(&activity.values[i].lastEvidence!)
+    }
+    for i in links.values.indices { shift(&links.values[i].evidence) }
+    for i in gones.indices { shift(&gones[i].fact.origin) }
+    for i in targets.indices { shift(&targets[i].fact.origin) }
+  }
+
   public mutating func merge(_ other: CorrelationState) {
+    // Merging into an empty state gives `other` itself: skip re-inserting every entry (a big
+    // input's state is otherwise copied once per merge level).
+    if requests.isEmpty, activity.isEmpty, links.isEmpty, invocations.isEmpty, gones.isEmpty, targets.isEmpty {
+      self = other
+      return
+    }
     for (key, record) in other.requests {
       if var mine = requests[key] {
         mine.absorb(record)
@@ -320,6 +352,10 @@ extension GoneCall {
   ]
 
   static func operationNamed(in text: String) -> String? {
-    operations.first { text.contains($0.0) }?.1
+    // Byte search, not Foundation's locale-aware `contains` (this runs for every call's lines).
+    var text = text
+    return text.withUTF8 { t in
+      operations.first { op in op.0.utf8.withContiguousStorageIfAvailable { Bytes.contains(UnsafeRawBufferPointer(t), UnsafeRawBufferPointer($0)) } ?? false }?.1
+    }
   }
 }

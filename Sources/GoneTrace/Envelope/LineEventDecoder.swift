@@ -99,6 +99,23 @@ struct LineEventDecoder: EnvelopeDecoder {
       ownTime: embedded != nil)
   }
 
+  /// Lines read so far (the last line number handed out).
+  var linesRead: Int { lines.lineNumber }
+
+  /// Whether `handle` opens a new event with this line (a time, then a space or a tab): a line a
+  /// reader may start at without changing what the lines after it decode to.
+  static func opensEvent(_ rawLine: UnsafeRawBufferPointer) -> Bool {
+    var line = rawLine
+    if let last = line.last, last == Bytes.carriageReturn {
+      line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)])
+    }
+    let start = EnvelopeDetector.skipANSI(line, from: 0)
+    let body = UnsafeRawBufferPointer(rebasing: line[start...])
+    guard let (_, used) = Timestamp.parseISO8601(body) else { return false }
+    let after = EnvelopeDetector.skipANSI(body, from: used)
+    return after < body.count && (body[after] == Bytes.space || body[after] == Bytes.tab)
+  }
+
   /// Times inside messages that have none in front: Python's `[LEVEL]\t<time>\t…` and the Lambda
   /// JSON log format's leading `"time"`/`"timestamp"` field.
   private func embeddedTime(_ b: UnsafeRawBufferPointer) -> EpochMillis? {

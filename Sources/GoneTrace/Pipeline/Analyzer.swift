@@ -13,6 +13,9 @@ public struct AnalysisOptions: Sendable {
   public var retainWindow: EpochMillis?
   /// Counts bytes and events as they are read, for a progress display.
   public var progress: ProgressMeter?
+  /// Line-shaped files at least this large are read in pieces of about `pieceBytes` by all workers.
+  var splitMinimumBytes = ChunkedReader.minimumSplitBytes
+  var splitPieceBytes = ChunkedReader.pieceBytes
   public init() {}
 }
 
@@ -92,17 +95,43 @@ public enum Analyzer {
     var retained: [RetainedEvent] = []
   }
 
-  /// Reads inputs on `options.threads` workers, each input whole on one worker.
+  /// Reads inputs on `options.threads` workers: small inputs whole, one per worker; big
+  /// line-shaped files in line-aligned pieces (`ChunkedReader`) so that one large file keeps
+  /// every worker busy. Pieces are joined in file order: the result does not depend on the split.
   static func readAll(_ inputs: [Input], options: AnalysisOptions) -> [InputResult] {
-    let workers = max(1, min(options.threads, inputs.count))
-    let results = ResultBox(count: inputs.count)
-    let next = Counter()
-    DispatchQueue.concurrentPerform(iterations: workers) { _ in
-      let recognizer = Recognizer(rules: options.rules)
-      while let i = next.take(below: inputs.count) {
-        results.set(i, read(inputs[i], index: i, recognizer: recognizer, options: options))
+    var plans: [Int: ChunkedReader.Plan] = [:]
+    if options.threads > 1 {
+      for (i, input) in inputs.enumerated() {
+        if let plan = ChunkedReader.plan(input, index: i, options: options) { plans[i] = plan }
       }
     }
+    enum Work: Sendable {
+      case whole(Int)
+      case piece(Int, Int)
+    }
+    // Whole inputs first: the pieces then fill whatever time the workers have left.
+    var queue: [Work] = inputs.indices.filter { plans[$0] == nil }.map { .whole($0) }
+    for i in inputs.indices {
+      if let plan = plans[i] { queue += plan.starts.indices.map { .piece(i, $0) } }
+    }
+    let work = queue
+    let workers = max(1, min(options.threads, work.count))
+    let results = ResultBox(count: inputs.count)
+    let pieces = PieceBox(plans: plans)
+    let next = Counter()
+    let plansCopy = plans
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+      let recognizer = Recognizer(rules: options.rules)
+      while let w = next.take(below: work.count) {
+        switch work[w] {
+        case .whole(let i):
+          results.set(i, read(inputs[i], index: i, recognizer: recognizer, options: options))
+        case .piece(let i, let k):
+          pieces.set(i, k, ChunkedReader.read(plansCopy[i]!, piece: k, recognizer: recognizer, options: options))
+        }
+      }
+    }
+    for (i, plan) in plans { results.set(i, ChunkedReader.combine(plan, pieces.values(i))) }
     return results.values
   }
 
@@ -157,7 +186,7 @@ struct RecognizingSink: EventSink {
     }
     facts.removeAll(keepingCapacity: true)
     recognizer.recognize(event, inputName: inputName, into: &facts)
-    for f in facts { state.add(f) }
+    for i in facts.indices { state.add(facts[i]) }
     if let retainWindow, !facts.isEmpty { retain(event, window: retainWindow) }
   }
 
@@ -188,6 +217,21 @@ final class ResultBox: @unchecked Sendable {
     lock.unlock()
   }
   var values: [Analyzer.InputResult] { storage.map { $0! } }
+}
+
+/// Thread-safe slots for the pieces of split inputs.
+final class PieceBox: @unchecked Sendable {
+  private var storage: [Int: [ChunkedReader.PieceResult?]]
+  private let lock = NSLock()
+  init(plans: [Int: ChunkedReader.Plan]) {
+    storage = plans.mapValues { Array(repeating: nil, count: $0.starts.count) }
+  }
+  func set(_ i: Int, _ k: Int, _ value: ChunkedReader.PieceResult) {
+    lock.lock()
+    storage[i]![k] = value
+    lock.unlock()
+  }
+  func values(_ i: Int) -> [ChunkedReader.PieceResult] { storage[i]!.map { $0! } }
 }
 
 final class Counter: @unchecked Sendable {

@@ -53,7 +53,7 @@ public struct FactFields: Sendable, Equatable, Hashable {
       lambdaRequestId = FactFields.hasUppercase(raw) ? raw.lowercased() : raw
     case .sdkRequestId: sdkRequestId = raw
     case .operation: operation = raw
-    case .eventType: eventType = raw.uppercased()
+    case .eventType: eventType = FactFields.upper(raw)
     case .routeKey: routeKey = raw
     case .status:
       guard let v = Int(raw) else { return false }
@@ -116,7 +116,17 @@ public struct FactFields: Sendable, Equatable, Hashable {
     }
   }
 
-  static func hasUppercase(_ s: String) -> Bool { s.utf8.contains { $0 &- 0x41 < 26 } }
+  static func hasUppercase(_ s: String) -> Bool {
+    var copy = s
+    return copy.withUTF8 { u in u.contains { $0 &- 0x41 < 26 } }
+  }
+
+  /// `uppercased()` only when needed (event types are logged in upper case already).
+  static func upper(_ s: String) -> String {
+    var copy = s
+    let lower = copy.withUTF8 { u in u.contains { $0 &- 0x61 < 26 || $0 >= 0x80 } }
+    return lower ? s.uppercased() : s
+  }
 }
 
 /// What a recognition rule found in one log event.

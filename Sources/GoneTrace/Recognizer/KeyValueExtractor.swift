@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Pulls values by key out of JSON-ish text: access-log rows, proxy events that execution logs
 /// print, and events that Lambda functions print with `console.log` (Node's `util.inspect`:
 /// unquoted keys, single quotes, `\r` line breaks) or `print` (Python dict repr). The text may be
@@ -16,7 +22,12 @@ enum KeyValueExtractor {
     }
   }
 
-  private static func isIdentifier(_ b: UInt8) -> Bool {
+  /// The value at a key occurrence found by `KeyTable.occurrences` (same answer as `forEachValue`).
+  static func value(in text: UnsafeRawBufferPointer, keyStart: Int, keyLength: Int) -> String? {
+    valueAfterKey(text, keyStart: keyStart, keyLength: keyLength)
+  }
+
+  static func isIdentifier(_ b: UInt8) -> Bool {
     Bytes.isDigit(b) || (b | 0x20) &- 0x61 < 26 || b == UInt8(ascii: "_") || b == UInt8(ascii: "$")
   }
 
@@ -56,6 +67,7 @@ enum KeyValueExtractor {
       }
       let body = UnsafeRawBufferPointer(rebasing: t[(i + 1)..<min(j, t.count)])
       if open == Bytes.quote {
+        if Bytes.index(of: Bytes.backslash, in: body, from: 0, to: body.count) == nil { return String(bytes: body) }
         var out: [UInt8] = []
         Bytes.appendJSONUnescaped(body, to: &out)
         return String(decoding: out, as: UTF8.self)
@@ -71,5 +83,63 @@ enum KeyValueExtractor {
     }
     let scalar = String(bytes: UnsafeRawBufferPointer(rebasing: t[i..<j]))
     return scalar == "null" || scalar == "undefined" || scalar == "None" ? nil : scalar
+  }
+}
+
+/// Every key of a rule set, found in one pass. A key occurrence that `forEachValue` accepts is
+/// always followed by an optional closing quote, spaces or tabs, and `:`; so walking back from
+/// each `:` (found with `memchr`) finds every candidate, in text order, without a search per key.
+/// Only for keys made of identifier bytes (`[A-Za-z0-9_$]`); rule sets with other keys use
+/// `forEachValue`.
+struct KeyTable: Sendable {
+  let keys: [[UInt8]]
+  /// Key ids by length (index = length, up to `maxLength`).
+  private let byLength: [[Int]]
+  private let maxLength: Int
+  let usable: Bool
+
+  init(keys: [[UInt8]]) {
+    self.keys = keys
+    maxLength = keys.map(\.count).max() ?? 0
+    var byLength = [[Int]](repeating: [], count: maxLength + 1)
+    for (id, k) in keys.enumerated() { byLength[k.count].append(id) }
+    self.byLength = byLength
+    usable = keys.allSatisfy { !$0.isEmpty && $0.allSatisfy(KeyValueExtractor.isIdentifier) }
+  }
+
+  /// Appends (key id, key start) for every occurrence of a key placed as a key, in text order.
+  func occurrences(in t: UnsafeRawBufferPointer, into out: inout [(key: Int, at: Int)]) {
+    guard let base = t.baseAddress else { return }
+    let n = t.count
+    var from = 0
+    while from < n, let hit = memchr(base + from, Int32(UInt8(ascii: ":")), n - from) {
+      let colon = base.distance(to: UnsafeRawPointer(hit))
+      from = colon + 1
+      var j = colon - 1
+      while j >= 0, t[j] == Bytes.space || t[j] == Bytes.tab { j -= 1 }
+      guard j >= 0 else { continue }
+      var quote: UInt8? = nil
+      if t[j] == Bytes.quote || t[j] == UInt8(ascii: "'") {
+        quote = t[j]
+        j -= 1
+      }
+      let end = j + 1
+      while j >= 0, KeyValueExtractor.isIdentifier(t[j]) { j -= 1 }
+      let start = j + 1
+      let length = end - start
+      guard length > 0, length <= maxLength, !byLength[length].isEmpty else { continue }
+      if let quote {
+        guard start > 0, t[start - 1] == quote else { continue }
+      } else if start > 0, t[start - 1] == Bytes.quote || t[start - 1] == UInt8(ascii: "'") {
+        continue
+      }
+      for id in byLength[length] {
+        let k = keys[id]
+        if k.withUnsafeBytes({ memcmp(base + start, $0.baseAddress!, length) == 0 }) {
+          out.append((id, start))
+          break
+        }
+      }
+    }
   }
 }

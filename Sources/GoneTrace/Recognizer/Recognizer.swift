@@ -3,10 +3,15 @@
 public final class Recognizer {
   public let rules: RuleSet
   private let matchers: [Matcher?]
-  /// Per-event cache of prefilter results: 0 unknown, 1 absent, 2 present.
-  private var literalState: [UInt8]
-  private var touched: [Int] = []
-  private var scratch: [Fact] = []
+  /// Per-event cache of prefilter results: 0 unknown, 1 absent, 2 present. Raw memory, so the
+  /// hot loop pays no exclusivity checks.
+  private let literalState: UnsafeMutablePointer<UInt8>
+  private let literalCount: Int
+  private let literals: UnsafeMutablePointer<UnsafeRawBufferPointer>
+  private let literalScan: LiteralScan
+  private let keyTable: KeyTable
+  /// Key occurrences in the current event (computed when a rule with keys first needs them).
+  private var keyHits: [(key: Int, at: Int)] = []
   /// Evidence text is cut to this many bytes: enough to read, bounded for a 50 MB line.
   public var maxEvidenceBytes = 1024
   /// Problems met while matching (a pattern hitting its match limit on a hostile line).
@@ -24,21 +29,54 @@ public final class Recognizer {
 
   // The rule loop runs for every event: these plain arrays keep it free of reference counting
   // (copying a `CompiledRule` per rule per event was 15% of the run in retain/release).
-  private let scopes: [RuleDefinition.Scope]
   private let kindBits: [UInt8]
   private let prefilterIDs: [Int]
   private let anchored: [Bool]
   private let finals: [Bool]
+  private let names: [String]
+  /// Rule indices, in order, for execution-log lines and for all other lines.
+  private let executionRules: [Int]
+  private let otherRules: [Int]
+  private let kinds: [Fact.Kind]
+  private let groupsOf: [[(Int, Field)]]
+  private let keysOf: [[(Field, [[UInt8]])]]
+  private let keyIDsOf: [[(Field, [Int])]]
+  private let constantsOf: [[(Field, String)]]
+  private let hasPattern: [Bool]
 
   public init(rules: RuleSet) {
     self.rules = rules
-    scopes = rules.rules.map(\.scope)
     kindBits = rules.rules.map { 1 << Recognizer.kindIndex($0.kind) }
     prefilterIDs = rules.rules.map(\.prefilterID)
     anchored = rules.rules.map(\.anchoredAtStart)
     finals = rules.rules.map(\.isFinal)
+    names = rules.rules.map(\.definition.name)
+    executionRules = rules.rules.indices.filter { rules.rules[$0].scope != .other }
+    otherRules = rules.rules.indices.filter { rules.rules[$0].scope != .execution }
+    kinds = rules.rules.map(\.kind)
+    groupsOf = rules.rules.map(\.groups)
+    keysOf = rules.rules.map(\.keys)
+    keyIDsOf = rules.rules.map(\.keyIDs)
+    constantsOf = rules.rules.map(\.constants)
+    hasPattern = rules.rules.map { $0.pattern != nil }
     matchers = rules.rules.map { $0.pattern.map(Matcher.init) }
-    literalState = [UInt8](repeating: 0, count: rules.prefilters.count)
+    literalCount = rules.prefilters.count
+    literalState = .allocate(capacity: max(1, literalCount))
+    literalState.initialize(repeating: 0, count: max(1, literalCount))
+    literals = .allocate(capacity: max(1, literalCount))
+    for (i, lit) in rules.prefilters.enumerated() {
+      let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, lit.count), alignment: 1)
+      copy.copyBytes(from: lit)
+      literals.advanced(by: i).initialize(to: UnsafeRawBufferPointer(rebasing: copy[0..<lit.count]))
+    }
+    literalScan = rules.literalScan
+    keyTable = rules.keyTable
+  }
+
+  deinit {
+    for i in 0..<literalCount { UnsafeMutableRawPointer(mutating: literals[i].baseAddress!).deallocate() }
+    literals.deallocate()
+    literalState.deallocate()
   }
 
   public func takeDiagnostics() -> [Diagnostic] {
@@ -63,21 +101,18 @@ public final class Recognizer {
       bodyStart = close + 2
     }
     let isExecution = apigwPrefix != nil
-    for id in touched { literalState[id] = 0 }
-    touched.removeAll(keepingCapacity: true)
-    scratch.removeAll(keepingCapacity: true)
+    literalState.update(repeating: 0, count: literalCount)
+    var keyHitsReady = false
+    // Facts of this event are built in place at the end of `facts` (no scratch copy).
+    let first = facts.count
     var kindsSeen: UInt8 = 0
 
-    for index in 0..<scopes.count {
-      switch scopes[index] {
-      case .execution: if !isExecution { continue }
-      case .other: if isExecution { continue }
-      case .any: break
-      }
+    // Only the rules whose scope admits this kind of line, in rule order.
+    let candidates = isExecution ? executionRules : otherRules
+    for index in candidates {
       let kindBit = kindBits[index]
       if kindsSeen & kindBit != 0 { continue }  // one fact of each kind per event: first rule wins
       if !prefilterPasses(index, m, bodyStart: bodyStart) { continue }
-      let rule = rules.rules[index]
 
       var fields = FactFields()
       if let matcher = matchers[index] {
@@ -85,81 +120,121 @@ public final class Recognizer {
           guard try matcher.firstMatch(in: m) else { continue }
         } catch {
           diagnostics.append(Diagnostic(input: inputName, line: event.origin.line, record: event.origin.record,
-            severity: .error, message: "rule \"\(rule.definition.name)\": \(error.message); line not recognized by it"))
+            severity: .error, message: "rule \"\(names[index])\": \(error.message); line not recognized by it"))
           continue
         }
-        for (group, field) in rule.groups {
+        for (group, field) in groupsOf[index] {
           if let bytes = matcher.bytes(group) { fields.set(field, raw: String(bytes: bytes)) }
         }
       }
-      if !rule.keys.isEmpty {
+      if !keysOf[index].isEmpty {
         var found = false
-        for (field, keys) in rule.keys {
-          for key in keys {
-            KeyValueExtractor.forEachValue(of: key, in: m) { raw in fields.set(field, raw: raw) }
-            if fields.has(field) {
-              found = true
-              break
+        if keyTable.usable {
+          if !keyHitsReady {
+            keyHits.removeAll(keepingCapacity: true)
+            keyTable.occurrences(in: m, into: &keyHits)
+            keyHitsReady = true
+          }
+          for (field, keys) in keyIDsOf[index] {
+            for key in keys {
+              for hit in keyHits where hit.key == key {
+                guard let raw = KeyValueExtractor.value(in: m, keyStart: hit.at, keyLength: keyTable.keys[key].count)
+                else { continue }
+                if fields.set(field, raw: raw) { break }
+              }
+              if fields.has(field) {
+                found = true
+                break
+              }
+            }
+          }
+        } else {
+          for (field, keys) in keysOf[index] {
+            for key in keys {
+              KeyValueExtractor.forEachValue(of: key, in: m) { raw in fields.set(field, raw: raw) }
+              if fields.has(field) {
+                found = true
+                break
+              }
             }
           }
         }
-        if !found, rule.pattern == nil { continue }
+        if !found, !hasPattern[index] { continue }
       }
-      for (field, value) in rule.constants { fields.set(field, raw: value) }
+      for (field, value) in constantsOf[index] { fields.set(field, raw: value) }
       kindsSeen |= kindBit
-      scratch.append(Fact(kind: rule.kind, rule: rule.definition.name, time: event.timestamp, origin: event.origin,
+      facts.append(Fact(kind: kinds[index], rule: names[index], time: event.timestamp, origin: event.origin,
         group: event.group, stream: event.stream, fields: fields, text: ""))
       if finals[index] { break }
     }
-    guard !scratch.isEmpty else { return }
-    finish(event: event, apigwPrefix: apigwPrefix, into: &facts)
+    guard facts.count > first else { return }
+    if !keepsContextFacts, kindsSeen == 1 << Recognizer.kindIndex(.invocation) {
+      facts.removeSubrange(first...)  // only context: nothing to keep
+      return
+    }
+    finish(event: event, apigwPrefix: apigwPrefix, facts: &facts, from: first)
   }
 
   /// Applies the event's context to its facts and keeps the ones worth keeping.
-  private func finish(event: RawEvent, apigwPrefix: Range<Int>?, into facts: inout [Fact]) {
+  private func finish(event: RawEvent, apigwPrefix: Range<Int>?, facts: inout [Fact], from first: Int) {
     let m = event.message
+    let mine = first..<facts.count
     // The invocation a Lambda line belongs to, from its runtime prefix or platform record.
     var lambdaId: String?
-    for f in scratch where f.kind == .invocation || f.kind == .invocationStart || f.kind == .invocationEnd {
-      lambdaId = lambdaId ?? f.fields.lambdaRequestId
+    for i in mine where facts[i].kind == .invocation || facts[i].kind == .invocationStart || facts[i].kind == .invocationEnd {
+      lambdaId = lambdaId ?? facts[i].fields.lambdaRequestId
     }
     let apigwId = apigwPrefix.map { String(bytes: UnsafeRawBufferPointer(rebasing: m[$0])) }
-    let hasRequest = scratch.contains { $0.kind == .request }
+    let hasRequest = mine.contains { facts[$0].kind == .request }
     // A line that records a 410 and names a connection (`Error sending to connection X: GoneException…`):
     // the connection is that call's target.
-    if let i = scratch.firstIndex(where: { $0.kind == .gone && $0.fields.connectionId == nil }) {
-      if let target = scratch.first(where: { $0.kind == .target })?.fields.connectionId {
-        scratch[i].fields.connectionId = target
+    if let i = mine.first(where: { facts[$0].kind == .gone && facts[$0].fields.connectionId == nil }) {
+      if let t = mine.first(where: { facts[$0].kind == .target }), let target = facts[t].fields.connectionId {
+        facts[i].fields.connectionId = target
       } else if apigwPrefix == nil, (try? idMatcher.firstMatch(in: m)) == true, let r = idMatcher.range(0) {
         // `typing indicator to 652SpgmRsfMCWOQ= failed GoneException…`: a line recording a 410 that
         // names one id of the connection shape names its target. (Execution-log lines are skipped:
         // their ids are API Gateway request ids.)
-        scratch[i].fields.connectionId = String(bytes: UnsafeRawBufferPointer(rebasing: m[r]))
+        facts[i].fields.connectionId = String(bytes: UnsafeRawBufferPointer(rebasing: m[r]))
       }
     }
     var text: String?
-    for var fact in scratch {
-      if fact.kind == .invocation, !keepsContextFacts { continue }  // context only
-      if fact.fields.lambdaRequestId == nil { fact.fields.lambdaRequestId = lambdaId }
-      if fact.fields.apigwRequestId == nil, let apigwId { fact.fields.set(.apigwRequestId, raw: apigwId) }
-      if fact.kind == .request, apigwId == nil, lambdaId != nil, fact.fields.eventType == nil,
-        fact.fields.routeKey == nil
+    var kept = first
+    for i in mine {
+      if facts[i].kind == .invocation, !keepsContextFacts { continue }  // context only
+      if facts[i].fields.lambdaRequestId == nil { facts[i].fields.lambdaRequestId = lambdaId }
+      if facts[i].fields.apigwRequestId == nil, let apigwId { facts[i].fields.set(.apigwRequestId, raw: apigwId) }
+      if facts[i].kind == .request, apigwId == nil, lambdaId != nil, facts[i].fields.eventType == nil,
+        facts[i].fields.routeKey == nil
       {
         // A Lambda line naming a connection without saying it is an API Gateway event (an app's
         // structured log `{"msg":"post failed","connectionId":…}`): a target, not a lifecycle event.
-        guard fact.fields.connectionId != nil else { continue }
-        fact.kind = .target
-      } else if fact.kind == .target, hasRequest {
+        guard facts[i].fields.connectionId != nil else { continue }
+        facts[i].kind = .target
+      } else if facts[i].kind == .target, hasRequest {
         continue  // the connection a printed event names is the sender's, not a target
       }
-      if fact.kind != .invocationStart && fact.kind != .invocationEnd {
-        if text == nil {
-          let cut = UnsafeRawBufferPointer(rebasing: m[0..<min(m.count, maxEvidenceBytes)])
-          text = String(bytes: cut) + (m.count > maxEvidenceBytes ? " …" : "")
-        }
-        fact.text = text!
+      if facts[i].kind != .invocationStart && facts[i].kind != .invocationEnd {
+        if text == nil { text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes) }
+        facts[i].text = text!
       }
-      facts.append(fact)
+      if kept != i { facts.swapAt(kept, i) }
+      kept += 1
+    }
+    if kept < facts.count { facts.removeSubrange(kept...) }
+  }
+
+  /// The message as evidence: cut to `maxBytes` with ` …` appended, built in one allocation.
+  /// (Decoding the cut bytes and the ellipsis together gives the same string as decoding them
+  /// apart: a multi-byte sequence split by the cut is replaced by U+FFFD either way.)
+  static func evidenceText(_ m: UnsafeRawBufferPointer, maxBytes: Int) -> String {
+    guard m.count > maxBytes else { return String(bytes: m) }
+    let ellipsis: StaticString = " …"
+    return withUnsafeTemporaryAllocation(byteCount: maxBytes + ellipsis.utf8CodeUnitCount, alignment: 1) { buffer in
+      buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: m[0..<maxBytes]))
+      UnsafeMutableRawBufferPointer(rebasing: buffer[maxBytes...]).copyMemory(
+        from: UnsafeRawBufferPointer(start: ellipsis.utf8Start, count: ellipsis.utf8CodeUnitCount))
+      return String(bytes: UnsafeRawBufferPointer(buffer))
     }
   }
 
@@ -179,17 +254,20 @@ public final class Recognizer {
   private func prefilterPasses(_ index: Int, _ m: UnsafeRawBufferPointer, bodyStart: Int) -> Bool {
     let id = prefilterIDs[index]
     if anchored[index] {
-      return rules.prefilters[id].withUnsafeBytes {
-        Bytes.hasPrefix(m, $0, at: bodyStart) || (bodyStart > 0 && Bytes.hasPrefix(m, $0))
-      }
+      let lit = literals[id]
+      return Bytes.hasPrefix(m, lit, at: bodyStart) || (bodyStart > 0 && Bytes.hasPrefix(m, lit))
     }
     switch literalState[id] {
     case 1: return false
     case 2: return true
     default:
-      let present = rules.prefilters[id].withUnsafeBytes { Bytes.contains(m, $0) }
+      let g = literalScan.groupOf[id]
+      if g >= 0 {
+        literalScan.scan(group: g, in: m, literals: literals, state: literalState)
+        return literalState[id] == 2
+      }
+      let present = Bytes.contains(m, literals[id])
       literalState[id] = present ? 2 : 1
-      touched.append(id)
       return present
     }
   }

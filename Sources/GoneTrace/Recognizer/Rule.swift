@@ -68,6 +68,8 @@ struct CompiledRule: Sendable {
   /// (group number, field) for each named group.
   let groups: [(Int, Field)]
   let keys: [(Field, [[UInt8]])]
+  /// The same keys as ids into the rule set's `keyTable`.
+  let keyIDs: [(Field, [Int])]
   let constants: [(Field, String)]
   let isFinal: Bool
 }
@@ -77,6 +79,10 @@ public final class RuleSet: Sendable {
   let rules: [CompiledRule]
   /// Distinct prefilter literals: each is checked at most once per event however many rules share it.
   let prefilters: [[UInt8]]
+  /// How the prefilters are searched for (one pass per rare anchor byte).
+  let literalScan: LiteralScan
+  /// Every key any rule extracts, found in one pass per message.
+  let keyTable: KeyTable
   public let ruleNames: [String]
 
   public init(files: [(name: String, contents: RuleFile)]) throws(RuleError) {
@@ -84,6 +90,8 @@ public final class RuleSet: Sendable {
     var literals: [[UInt8]] = []
     var literalIDs: [[UInt8]: Int] = [:]
     var seen = Set<String>()
+    var keyLiterals: [[UInt8]] = []
+    var keyLiteralIDs: [[UInt8]: Int] = [:]
     for (file, contents) in files {
       guard contents.version == 1 else {
         throw .invalid(file: file, reason: "version \(contents.version) is not supported (expected 1)")
@@ -120,6 +128,15 @@ public final class RuleSet: Sendable {
           guard let field = Field(rawValue: name) else { throw bad("keys: \"\(name)\" is not a field") }
           keys.append((field, list.map { Array($0.utf8) }))
         }
+        let keyIDs: [(Field, [Int])] = keys.map { field, list in
+          (field, list.map { k in
+            keyLiteralIDs[k] ?? {
+              keyLiterals.append(k)
+              keyLiteralIDs[k] = keyLiterals.count - 1
+              return keyLiterals.count - 1
+            }()
+          })
+        }
         var constants: [(Field, String)] = []
         for (name, value) in (rule.set ?? [:]).sorted(by: { $0.key < $1.key }) {
           guard let field = Field(rawValue: name) else { throw bad("set: \"\(name)\" is not a field") }
@@ -137,12 +154,14 @@ public final class RuleSet: Sendable {
         }
         let scope = rule.scope ?? .any
         compiled.append(CompiledRule(definition: rule, kind: rule.fact, prefilterID: id,
-          anchoredAtStart: rule.anchor == .start, scope: scope, pattern: pattern, groups: groups, keys: keys,
+          anchoredAtStart: rule.anchor == .start, scope: scope, pattern: pattern, groups: groups, keys: keys, keyIDs: keyIDs,
           constants: constants, isFinal: rule.final ?? false))
       }
     }
     rules = compiled
     prefilters = literals
+    literalScan = LiteralScan(literals: literals)
+    keyTable = KeyTable(keys: keyLiterals)
     ruleNames = compiled.map(\.definition.name)
   }
 

@@ -85,7 +85,9 @@ enum Bytes {
 
   /// Decodes `%XX` escapes (connection ids appear as `R0oXAdfD0kwCH6w%3D` in `@connections` URLs).
   static func percentDecoded(_ text: String) -> String {
-    guard text.utf8.contains(0x25) else { return text }
+    var probe = text
+    guard probe.withUTF8({ Bytes.index(of: 0x25, in: UnsafeRawBufferPointer($0), from: 0, to: $0.count) != nil })
+    else { return text }
     var out: [UInt8] = []
     out.reserveCapacity(text.utf8.count)
     let bytes = Array(text.utf8)

@@ -1,0 +1,200 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Line-aligned pieces of one big uncompressed line-shaped file, so that both cores work on a
+/// single large input. Each piece starts at a line that starts an event (a time followed by a
+/// space or tab: the line a `LineEventDecoder` opens an event with), so no event, continuation
+/// line or inherited time crosses a boundary. A piece is decoded and recognized into its own
+/// state with piece-local line numbers; the pieces are then shifted to file line numbers and
+/// merged in file order, which gives exactly the state of one pass over the file.
+enum ChunkedReader {
+  /// Files at least this large are split (smaller ones are read whole, one per worker).
+  static let minimumSplitBytes = 32 * 1024 * 1024
+  /// Target piece size: small enough to balance two workers, large enough to amortize.
+  static let pieceBytes = 16 * 1024 * 1024
+
+  struct Plan: Sendable {
+    var input: Input
+    var index: Int
+    var format: EnvelopeFormat
+    var layout: LineLayout
+    var size: Int64
+    /// Piece start offsets; piece k is [starts[k], starts[k+1]) (the last one runs to the end).
+    var starts: [Int64]
+  }
+
+  struct PieceResult: Sendable {
+    var state = CorrelationState()
+    var diagnostics: [Diagnostic] = []
+    var timeRange: ClosedRange<EpochMillis>?
+    var events = 0
+    var unparsed = 0
+    var lines = 0
+    var error: InputError?
+  }
+
+  /// A plan when `input` is a regular, uncompressed, line-shaped file worth splitting.
+  static func plan(_ input: Input, index: Int, options: AnalysisOptions) -> Plan? {
+    // Incremental runs (`--state`) read a byte range and keep events: they read each file whole.
+    guard options.threads > 1, options.forcedFormat == nil, input.byteRange == nil, options.retainWindow == nil,
+      let path = input.path
+    else { return nil }
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) >= options.splitMinimumBytes
+    else { return nil }
+    let size = Int64(info.st_size)
+    var head = [UInt8](repeating: 0, count: EnvelopeDetector.headSize)
+    let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+    guard n >= 2, n == head.count || Int64(n) == size else { return nil }
+    head.removeSubrange(n...)
+    if head[0] == GzipSource.gzipMagic.0, head[1] == GzipSource.gzipMagic.1 { return nil }
+    guard let (format, layout) = head.withUnsafeBytes({ EnvelopeDetector.detect(head: $0, input: input) }),
+      format == .lines || format == .s3Export || format == .tail
+    else { return nil }
+
+    var starts: [Int64] = [0]
+    let pieceBytes = Int64(max(1, options.splitPieceBytes))
+    let pieces = Int(size / pieceBytes)
+    if pieces >= 2 {
+      for k in 1..<pieces {
+        let nominal = Int64(k) * pieceBytes
+        guard nominal > starts.last!,
+          let s = eventStart(fd: fd, from: nominal, limit: min(size, nominal + pieceBytes), layout: layout)
+        else { continue }
+        if s > starts.last!, s < size { starts.append(s) }
+      }
+    }
+    guard starts.count > 1 else { return nil }
+    return Plan(input: input, index: index, format: format, layout: layout, size: size, starts: starts)
+  }
+
+  /// The offset of the first line starting at or after `from` (and before `limit`) that opens an event.
+  private static func eventStart(fd: Int32, from: Int64, limit: Int64, layout: LineLayout) -> Int64? {
+    let window = 64 * 1024
+    var buffer = [UInt8](repeating: 0, count: window)
+    var offset = from - 1  // a line starts at `from` when the byte before it is a newline
+    while offset < limit {
+      let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+      guard n > 0 else { return nil }
+      enum Step { case found(Int), resume(Int), stop }
+      let step: Step = buffer.withUnsafeBytes { raw in
+        let b = UnsafeRawBufferPointer(rebasing: raw[0..<n])
+        var i = 0
+        while let nl = Bytes.index(of: Bytes.newline, in: b, from: i, to: n) {
+          let lineStart = nl + 1
+          guard let lineEnd = Bytes.index(of: Bytes.newline, in: b, from: lineStart, to: n) else {
+            if n < window {  // end of file; the last line has no newline
+              return lineStart < n && LineEventDecoder.opensEvent(UnsafeRawBufferPointer(rebasing: b[lineStart..<n]))
+                ? .found(lineStart) : .stop
+            }
+            return nl > 0 ? .resume(nl) : .stop  // look again from this line (unless it fills the window)
+          }
+          if LineEventDecoder.opensEvent(UnsafeRawBufferPointer(rebasing: b[lineStart..<lineEnd])) {
+            return .found(lineStart)
+          }
+          i = lineStart
+        }
+        return .stop  // no newline in the window: a line too long to look across
+      }
+      switch step {
+      case .found(let at): return offset + Int64(at)
+      case .resume(let at): offset += Int64(at)
+      case .stop: return nil
+      }
+    }
+    return nil
+  }
+
+  /// Decodes and recognizes piece `k` of `plan`.
+  static func read(_ plan: Plan, piece k: Int, recognizer: Recognizer, options: AnalysisOptions) -> PieceResult {
+    var result = PieceResult()
+    let start = plan.starts[k]
+    let end = k + 1 < plan.starts.count ? plan.starts[k + 1] : plan.size
+    guard let path = plan.input.path else { return result }
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+      result.error = .notReadable(path: path, reason: String(cString: strerror(errno)))
+      return result
+    }
+    defer { close(fd) }
+    var decoder = LineEventDecoder(input: plan.index, inputName: plan.input.name, layout: plan.layout,
+      stream: plan.input.streamFromPath, maxLineBytes: options.limits.maxLineBytes)
+    var sink = PieceSink(base: RecognizingSink(recognizer: recognizer, inputName: plan.input.name,
+      retainWindow: nil, progress: options.progress))
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.limits.chunkBytes, alignment: 64)
+    defer { buffer.deallocate() }
+    var offset = start
+    while offset < end {
+      let want = Int(min(Int64(buffer.count), end - offset))
+      let n = pread(fd, buffer.baseAddress, want, off_t(offset))
+      if n < 0 {
+        if errno == EINTR { continue }
+        result.error = .readFailed(input: plan.input.name, reason: String(cString: strerror(errno)))
+        break
+      }
+      if n == 0 { break }
+      offset += Int64(n)
+      options.progress?.add(bytes: n)
+      decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: &sink)
+    }
+    decoder.finish(into: &sink)
+    sink.base.diagnostics.append(contentsOf: recognizer.takeDiagnostics())
+    result.lines = decoder.linesRead
+    result.state = sink.base.state
+    result.diagnostics = sink.base.diagnostics
+    result.timeRange = sink.base.timeRange
+    result.events = sink.events
+    result.unparsed = sink.unparsed
+    return result
+  }
+
+  /// Joins the pieces of one input, in order, into the result of reading it whole.
+  static func combine(_ plan: Plan, _ pieces: [PieceResult]) -> Analyzer.InputResult {
+    var result = Analyzer.InputResult()
+    var summary = InputSummary(name: plan.input.name, format: plan.format, compressed: false, events: 0,
+      unparsed: 0, bytes: plan.size)
+    var linesBefore = 0
+    for var piece in pieces {
+      if linesBefore > 0 {
+        piece.state.shiftLines(by: linesBefore)
+        for i in piece.diagnostics.indices where piece.diagnostics[i].line != nil {
+          piece.diagnostics[i].line! += linesBefore
+        }
+      }
+      linesBefore += piece.lines
+      result.state.merge(piece.state)
+      result.diagnostics.append(contentsOf: piece.diagnostics)
+      summary.events += piece.events
+      summary.unparsed += piece.unparsed
+      if let e = piece.error, result.error == nil { result.error = e }
+      if let r = piece.timeRange {
+        result.timeRange = result.timeRange.map { min($0.lowerBound, r.lowerBound)...max($0.upperBound, r.upperBound) } ?? r
+      }
+    }
+    result.summary = summary
+    return result
+  }
+}
+
+/// Counts events and errors on the way to the recognizing sink (as `EnvelopeReader` does).
+private struct PieceSink: EventSink {
+  var base: RecognizingSink
+  var events = 0
+  var unparsed = 0
+
+  mutating func accept(_ event: RawEvent) {
+    events += 1
+    base.accept(event)
+  }
+
+  mutating func report(_ diagnostic: Diagnostic) {
+    if diagnostic.severity == .error { unparsed += 1 }
+    base.report(diagnostic)
+  }
+}
