@@ -84,25 +84,31 @@ struct JSONWriter {
     time(v)
   }
 
+  /// JSON string literal. Works on UTF-8 bytes: most text needs no escape and is copied whole
+  /// (escaping per scalar cost a third of a large report's time).
   static func quoted(_ s: String) -> String {
-    var out = "\""
-    out.reserveCapacity(s.utf8.count + 2)
-    for scalar in s.unicodeScalars {
-      switch scalar {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\r": out += "\\r"
-      case "\t": out += "\\t"
-      default:
-        if scalar.value < 0x20 || scalar.value == 0x7F {
-          let hex = String(scalar.value, radix: 16)
-          out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        } else {
-          out.unicodeScalars.append(scalar)
+    var s = s
+    return s.withUTF8 { bytes -> String in
+      guard bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else {
+        return "\"" + String(decoding: bytes, as: UTF8.self) + "\""
+      }
+      var out: [UInt8] = [0x22]
+      out.reserveCapacity(bytes.count + 16)
+      let hex = Array("0123456789abcdef".utf8)
+      for b in bytes {
+        switch b {
+        case 0x22: out += [0x5C, 0x22]
+        case 0x5C: out += [0x5C, 0x5C]
+        case 0x0A: out += [0x5C, UInt8(ascii: "n")]
+        case 0x0D: out += [0x5C, UInt8(ascii: "r")]
+        case 0x09: out += [0x5C, UInt8(ascii: "t")]
+        case 0..<0x20, 0x7F: out += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]]
+        default: out.append(b)
         }
       }
+      out.append(0x22)
+      return String(decoding: out, as: UTF8.self)
     }
-    return out + "\""
   }
+
 }
