@@ -48,7 +48,7 @@ struct LineEventDecoder: EnvelopeDecoder {
     _ rawLine: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool, _ sink: inout S
   ) {
     if cut {
-      sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
+      sink.report(Diagnostic(input: inputName, line: number, severity: .error,
         message: "line longer than \(lines.maxLineBytes / (1024 * 1024)) MiB; the rest of it was dropped"))
     }
     var line = rawLine

@@ -28,13 +28,8 @@ public enum Analyzer {
   public static func run(paths: [String], options: AnalysisOptions) -> Analysis {
     var diagnostics: [Diagnostic] = []
     var inputErrors: [InputError] = []
-    let inputs: [Input]
-    do {
-      inputs = try InputResolver.resolve(paths, diagnostics: &diagnostics)
-    } catch {
-      return Analysis(inputs: [], diagnostics: diagnostics, inputErrors: [error],
-        correlation: CorrelationState().correlate(options.correlation), verdicts: [], timeRange: nil)
-    }
+    // A path that cannot be read is an input error (exit status 2), but the others are still read.
+    let inputs = InputResolver.resolve(paths, diagnostics: &diagnostics, errors: &inputErrors)
     // Unreadable entries met in a directory walk are diagnostics (named, on stderr, in the report):
     // the rest of the tree is still read.
     let results = readAll(inputs, options: options)
@@ -49,9 +44,27 @@ public enum Analyzer {
       if let rr = r.timeRange { range = range.map { min($0.lowerBound, rr.lowerBound)...max($0.upperBound, rr.upperBound) } ?? rr }
     }
     let correlation = state.correlate(options.correlation)
+    diagnostics.append(contentsOf: duplicateDiagnostics(correlation.duplicateGoneLines, inputs: inputs))
     let verdicts = Classifier(skew: options.correlation.skew).classify(correlation)
     return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors, correlation: correlation,
       verdicts: verdicts, timeRange: range)
+  }
+
+  /// One warning per input that repeated 410 lines of another (or of itself): overlapping
+  /// exports, a file given twice. Not counted as unparsed: the lines were read, and counted once.
+  static func duplicateDiagnostics(_ duplicates: [DuplicateLine], inputs: [Input]) -> [Diagnostic] {
+    var byInput: [Int: [DuplicateLine]] = [:]
+    for d in duplicates { byInput[d.dropped.input, default: []].append(d) }
+    return byInput.keys.sorted().map { i in
+      let lines = byInput[i]!.sorted { $0.dropped < $1.dropped }
+      let first = lines[0]
+      let keptName = inputs.indices.contains(first.kept.input) ? inputs[first.kept.input].name : "?"
+      let keptAt = first.kept.line.map { ":\($0)" } ?? first.kept.record.map { ":record \($0)" } ?? ""
+      return Diagnostic(input: inputs.indices.contains(i) ? inputs[i].name : "?", line: first.dropped.line,
+        record: first.dropped.record, severity: .warning,
+        message: "\(lines.count) line\(lines.count == 1 ? "" : "s") recording a 410 already read "
+          + "(first one as \(keptName)\(keptAt)); the same event read twice is counted once")
+    }
   }
 
   struct InputResult: Sendable {
@@ -83,11 +96,16 @@ public enum Analyzer {
       result.summary = try EnvelopeReader.read(input, index: index, forcedFormat: options.forcedFormat,
         limits: options.limits, into: &sink)
     } catch {
+      // Unreadable, or no known shape, or a read that failed part way (the events before it stay).
       result.error = error
       result.summary = InputSummary(name: input.name, format: nil, compressed: false, events: sink.events,
-        unparsed: 0, bytes: 0)
+        unparsed: 1 + sink.diagnostics.filter { $0.severity == .error }.count, bytes: 0)
     }
-    sink.diagnostics.append(contentsOf: recognizer.takeDiagnostics())
+    // A line a rule could not finish matching (a PCRE2 limit) is an input problem too.
+    let recognizerDiagnostics = recognizer.takeDiagnostics()
+    result.summary?.unparsed += recognizerDiagnostics.filter { $0.severity == .error }.count
+      + recognizer.takeSuppressedDiagnosticCount()
+    sink.diagnostics.append(contentsOf: recognizerDiagnostics)
     result.state = sink.state
     result.diagnostics = sink.diagnostics
     result.timeRange = sink.timeRange

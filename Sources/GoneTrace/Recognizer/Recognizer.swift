@@ -41,9 +41,23 @@ public final class Recognizer {
     literalState = [UInt8](repeating: 0, count: rules.prefilters.count)
   }
 
+  /// Diagnostics kept per input (a file of a million pathological lines is not a million messages).
+  public var maxDiagnostics = 1_000
+  private var suppressedDiagnostics = 0
+
   public func takeDiagnostics() -> [Diagnostic] {
     defer { diagnostics = [] }
+    if suppressedDiagnostics > 0, let last = diagnostics.last {
+      return diagnostics + [Diagnostic(input: last.input, severity: .warning,
+        message: "\(suppressedDiagnostics) more rule-matching errors for this input not listed")]
+    }
     return diagnostics
+  }
+
+  /// Errors past `maxDiagnostics` since the last call, not listed but to be counted.
+  public func takeSuppressedDiagnosticCount() -> Int {
+    defer { suppressedDiagnostics = 0 }
+    return suppressedDiagnostics
   }
 
   private static let openParen = UInt8(ascii: "("), closeParen = UInt8(ascii: ")")
@@ -84,6 +98,10 @@ public final class Recognizer {
         do {
           guard try matcher.firstMatch(in: m) else { continue }
         } catch {
+          guard diagnostics.count < maxDiagnostics else {
+            suppressedDiagnostics += 1
+            continue
+          }
           diagnostics.append(Diagnostic(input: inputName, line: event.origin.line, record: event.origin.record,
             severity: .error, message: "rule \"\(rule.definition.name)\": \(error.message); line not recognized by it"))
           continue
@@ -140,6 +158,7 @@ public final class Recognizer {
     var text: String?
     for var fact in scratch {
       if fact.kind == .invocation, !keepsContextFacts { continue }  // context only
+      if fact.kind == .gone, let id = event.eventId { fact.eventId = String(bytes: id) }
       if fact.fields.lambdaRequestId == nil { fact.fields.lambdaRequestId = lambdaId }
       if fact.fields.apigwRequestId == nil, let apigwId { fact.fields.set(.apigwRequestId, raw: apigwId) }
       if fact.kind == .request, apigwId == nil, lambdaId != nil, fact.fields.eventType == nil,
