@@ -36,7 +36,13 @@ enum EnvelopeDetector {
     while i < head.count, head[i] == 0x20 || head[i] == 0x09 || head[i] == 0x0A || head[i] == 0x0D { i += 1 }
     guard i < head.count else { return nil }  // empty or blank: nothing to decode
     let rest = UnsafeRawBufferPointer(rebasing: head[i...])
-    if memchrZero(rest) { return nil }  // NUL bytes: binary, not a log
+    // NUL bytes: a zero-filled block left by a writer that crashed mid-file does not make a log
+    // binary. Detect on the rest; a binary file still has to show lines that look like CloudWatch's.
+    if Bytes.index(of: 0, in: rest, from: 0, to: rest.count) != nil {
+      let clean = rest.filter { $0 != 0 }
+      guard !clean.isEmpty, clean.count < rest.count else { return nil }
+      return clean.withUnsafeBytes { detect(head: $0, input: input) }
+    }
 
     func has(_ s: String) -> Bool { ByteLiteral(s).withBuffer { Bytes.contains(rest, $0) } }
     let timestampedLayout = LineLayout(continuationLines: true, streamAfterTime: false)
@@ -73,9 +79,6 @@ enum EnvelopeDetector {
     }
   }
 
-  private static func memchrZero(_ b: UnsafeRawBufferPointer) -> Bool {
-    Bytes.index(of: 0, in: b, from: 0, to: b.count) != nil
-  }
 
   /// The first key of a JSON object, or nil.
   private static func firstKey(_ b: UnsafeRawBufferPointer) -> String? {

@@ -42,6 +42,14 @@ public enum EnvelopeReader {
   ) throws(InputError) -> InputSummary {
     let file: ByteSource =
       if let path = input.path { try FileDescriptorSource(path: path) } else { FileDescriptorSource(standardInput: ()) }
+    return try read(file, input: input, index: index, forcedFormat: forcedFormat, limits: limits, into: &sink)
+  }
+
+  /// The same, from any byte source (the fuzz targets feed memory).
+  static func read<S: EventSink>(
+    _ file: ByteSource, input: Input, index: Int, forcedFormat: EnvelopeFormat? = nil, limits: ReaderLimits = ReaderLimits(),
+    into sink: inout S
+  ) throws(InputError) -> InputSummary {
     var source = file
     var gzipLayers: [GzipSource] = []
     var head = try readHead(source)
@@ -66,8 +74,8 @@ public enum EnvelopeReader {
       if let forcedFormat { return (forcedFormat, forcedLayout(forcedFormat, head: bytes, input: input)) }
       return EnvelopeDetector.detect(head: bytes, input: input)
     }
-    for layer in gzipLayers { counting.reportWarnings(of: layer, input: input.name, seen: 0) }
     guard let (format, layout) = detected else {
+      for layer in gzipLayers { counting.reportWarnings(of: layer, input: input.name, seen: 0) }
       if head.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
         counting.report(Diagnostic(input: input.name, severity: .warning, message: "empty input"))
         counting.reportSuppressed()
@@ -81,8 +89,6 @@ public enum EnvelopeReader {
 
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: limits.chunkBytes, alignment: 64)
     defer { buffer.deallocate() }
-    // Warnings raised while reading the head were reported above; report only the later ones.
-    let warningsSeen = gzipLayers.map { $0.problems.count }
     head.withUnsafeBytes { decoder.feed($0, into: &counting) }
     summary.bytes = Int64(head.count)
     if head.count == EnvelopeDetector.headSize {
@@ -94,9 +100,10 @@ public enum EnvelopeReader {
       }
     }
     decoder.finish(into: &counting)
-    for (i, layer) in gzipLayers.enumerated() {
-      counting.reportWarnings(of: layer, input: input.name, seen: warningsSeen[i])
-    }
+    // After the decoder, also for problems met while reading the head: they then name the last
+    // event read before them.
+    for layer in gzipLayers { counting.reportWarnings(of: layer, input: input.name, seen: 0) }
+    counting.reportContent()
     counting.reportSuppressed()
     summary.events = counting.events
     summary.unparsed = counting.unparsed
@@ -141,7 +148,7 @@ public enum EnvelopeReader {
     }
   }
 
-  private static func makeDecoder(
+  static func makeDecoder(
     _ format: EnvelopeFormat, layout: LineLayout, input: Input, index: Int, limits: ReaderLimits
   ) -> any EnvelopeDecoder {
     switch format {
@@ -170,6 +177,9 @@ private struct CountingSink<Base: EventSink>: EventSink {
   /// Where the last event came from: gzip problems found after it name it.
   var lastLine: Int?
   var lastRecord: Int?
+  /// Events with bytes a report cannot show as they are, and the first of each.
+  var invalidUTF8 = 0, withNUL = 0
+  var firstInvalidUTF8: Origin?, firstNUL: Origin?
 
   init(base: Base, inputName: String, maxDiagnostics: Int) {
     self.base = base
@@ -181,7 +191,31 @@ private struct CountingSink<Base: EventSink>: EventSink {
     events += 1
     lastLine = event.origin.line ?? lastLine
     lastRecord = event.origin.record ?? lastRecord
+    let found = ContentCheck.scan(event.message)
+    if found.invalidUTF8 {
+      invalidUTF8 += 1
+      if firstInvalidUTF8 == nil { firstInvalidUTF8 = event.origin }
+    }
+    if found.nul {
+      withNUL += 1
+      if firstNUL == nil { firstNUL = event.origin }
+    }
     base.accept(event)
+  }
+
+  /// One warning per kind of unshowable content, at its first event (nothing was dropped).
+  mutating func reportContent() {
+    if let first = firstInvalidUTF8 {
+      report(Diagnostic(input: inputName, line: first.line, record: first.record, severity: .warning,
+        message: "\(invalidUTF8) event\(invalidUTF8 == 1 ? "" : "s") with invalid UTF-8 (the first here); "
+          + "read as bytes, shown with U+FFFD"))
+      firstInvalidUTF8 = nil
+    }
+    if let first = firstNUL {
+      report(Diagnostic(input: inputName, line: first.line, record: first.record, severity: .warning,
+        message: "\(withNUL) event\(withNUL == 1 ? "" : "s") with NUL bytes (the first here); read as bytes"))
+      firstNUL = nil
+    }
   }
 
   mutating func report(_ diagnostic: Diagnostic) {
