@@ -225,8 +225,6 @@ import Glibc
     #expect(Self.bytes(bomb).count < 64 * 1024)
 
     // Through the binary, to measure its memory: it must not hold the inflated data.
-    var before = rusage()
-    getrusage(RUSAGE_CHILDREN.rawValue, &before)
     let run = Fixture.gonetrace(["analyze", "--format", "json", dir.path])
     var after = rusage()
     getrusage(RUSAGE_CHILDREN.rawValue, &after)
@@ -239,8 +237,10 @@ import Glibc
     #expect(bombDiagnostic?["line"] as? Int == 1, "\(diagnostics)")
     #expect(diagnostics.contains { ($0["input"] as? String) == bomb.path && $0["line"] as? Int == 2
       && ($0["message"] as? String)?.contains("line longer than") == true })
-    // ru_maxrss is in KiB; the largest child so far (other tests' runs are small).
-    #expect(after.ru_maxrss < 512 * 1024, "peak RSS \(after.ru_maxrss) KiB")
+    // ru_maxrss is in KiB, of the largest child so far (other tests' runs are small). Holding the
+    // data would take over 1 GiB; streamed, it is the line cap (64 MiB) and buffers, about 150 MB
+    // (nearer 600 MB under AddressSanitizer, whose quarantine keeps freed memory).
+    #expect(after.ru_maxrss < 768 * 1024, "peak RSS \(after.ru_maxrss) KiB")
   }
 
   @Test func subscriptionBombIsCappedWithoutInflatingWhole() {

@@ -132,7 +132,7 @@ struct InsightsJSONDecoder: EnvelopeDecoder {
     var stream: String?
     var group: String?
     message.removeAll(keepingCapacity: true)
-    JSONReader.forEachElement(row) { cell in
+    let wellFormed = JSONReader.forEachElement(row) { cell in
       guard cell.kind == .object else { return true }
       var field: UnsafeRawBufferPointer?
       var value: JSONValue?
@@ -156,8 +156,12 @@ struct InsightsJSONDecoder: EnvelopeDecoder {
       }
       return true
     }
+    guard wellFormed else {
+      sink.report(Diagnostic(input: inputName, line: line, severity: .error, message: "malformed result row; skipped"))
+      return
+    }
     guard hasMessage, let timestamp else {
-      sink.report(Diagnostic(input: inputName, line: line, severity: .warning,
+      sink.report(Diagnostic(input: inputName, line: line, severity: .error,
         message: "result row without @timestamp and @message; skipped (include both fields in the query)"))
       return
     }

@@ -78,7 +78,7 @@ struct SubscriptionDecoder: EnvelopeDecoder {
         message: "payload without logEvents (messageType \(messageType ?? "missing")); skipped"))
       return
     }
-    JSONReader.forEachElement(logEvents) { element in
+    let complete = JSONReader.forEachElement(logEvents) { element in
       record += 1
       var timestamp: EpochMillis?
       var hasMessage = false
@@ -105,6 +105,10 @@ struct SubscriptionDecoder: EnvelopeDecoder {
           message: Bytes.trimmedEnd(bytes), origin: Origin(input: input, record: record), eventId: eventId))
       }
       return true
+    }
+    if !complete {
+      sink.report(Diagnostic(input: inputName, line: line, record: record + 1, severity: .error,
+        message: "malformed logEvents array; the events after record \(record) in this payload were lost"))
     }
   }
 
