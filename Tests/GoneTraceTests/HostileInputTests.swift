@@ -326,6 +326,14 @@ import Glibc
     #expect(Self.diagnostic(a, selfLink, "cannot read: Too many levels of symbolic links")?.severity == .error)
     #expect(Self.diagnostic(a, dangling, "cannot read: No such file")?.severity == .error)
     #expect(Self.diagnostic(a, fifo, "not a regular file")?.severity == .warning)
+    // Each unreadable entry is listed as an input with its problem counted.
+    for url in [selfLink, dangling] { #expect(Self.summary(a, url)?.unparsed == 1) }
+    // A missing path on the command line is an input error, and the other paths are still read.
+    let missing = dir.appendingPathComponent("missing.log")
+    let withMissing = Self.analyze([missing.path, dir.path])
+    #expect(withMissing.inputErrors == [.notFound(path: missing.path)])
+    #expect(withMissing.verdicts.map(Self.key) == Self.baseline)
+    #expect(Self.summary(withMissing, missing)?.unparsed == 1)
 
     // Unreadable file and directory: as root nothing is unreadable, so run the binary as nobody.
     let secret = Fixture.write("2024-05-09T10:00:00.000Z secret\n", to: dir.appendingPathComponent("secret.log"))

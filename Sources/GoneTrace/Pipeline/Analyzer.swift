@@ -34,7 +34,14 @@ public enum Analyzer {
     // the rest of the tree is still read.
     let results = readAll(inputs, options: options)
     var state = CorrelationState()
-    var summaries: [InputSummary] = []
+    // Paths that could not even be opened (missing, a dangling link, a loop, a locked directory)
+    // are inputs too: listed, with their problem counted as unparsed.
+    var summaries: [InputSummary] = inputErrors.map { e in
+      InputSummary(name: e.input, format: nil, compressed: false, events: 0, unparsed: 1, bytes: 0)
+    }
+    summaries += diagnostics.filter { $0.severity == .error }.map { d in
+      InputSummary(name: d.input, format: nil, compressed: false, events: 0, unparsed: 1, bytes: 0)
+    }
     var range: ClosedRange<EpochMillis>?
     for r in results {
       state.merge(r.state)

@@ -30,6 +30,14 @@ public enum InputError: Error, Equatable, Sendable, CustomStringConvertible {
   case readFailed(input: String, reason: String)
   case unknownEnvelope(input: String)
 
+  /// The input (path) the error is about.
+  public var input: String {
+    switch self {
+    case .notFound(let path), .notReadable(let path, _): return path
+    case .readFailed(let input, _), .unknownEnvelope(let input): return input
+    }
+  }
+
   public var description: String {
     switch self {
     case .notFound(let path): return "\(path): no such file or directory"
