@@ -111,6 +111,13 @@ import Glibc
     #expect(Self.diagnostic(a, log, line: 4, "starts with 4096 NUL bytes") != nil, "\(a.diagnostics)")
     #expect(Self.diagnostic(a, log, line: 3, "NUL bytes (the first here)") != nil, "\(a.diagnostics)")
     #expect(Self.summary(a, log)?.unparsed == 0)  // nothing lost
+
+    // Binary data (NULs scattered in many runs) is still no log, even with a line starting `{`.
+    var binary = (0..<65_536).map { UInt8(truncatingIfNeeded: ($0 &* 2_654_435_761) >> 13) }
+    for i in stride(from: 500, to: binary.count, by: 1000) { binary[i] = 0 }
+    binary[100...102] = [Bytes.newline, UInt8(ascii: "{"), UInt8(ascii: "x")]
+    let url = Fixture.write(bytes: binary, to: Fixture.directory().appendingPathComponent("image.png"))
+    #expect(throws: InputError.unknownEnvelope(input: url.path)) { try decode(url) }
   }
 
   @Test func crlfLineEndsEverywhere() {

@@ -36,11 +36,18 @@ enum EnvelopeDetector {
     while i < head.count, head[i] == 0x20 || head[i] == 0x09 || head[i] == 0x0A || head[i] == 0x0D { i += 1 }
     guard i < head.count else { return nil }  // empty or blank: nothing to decode
     let rest = UnsafeRawBufferPointer(rebasing: head[i...])
-    // NUL bytes: a zero-filled block left by a writer that crashed mid-file does not make a log
-    // binary. Detect on the rest; a binary file still has to show lines that look like CloudWatch's.
+    // NUL bytes: a zero-filled block left by a writer that crashed mid-file (one run of NULs per
+    // block) does not make a log binary: detect on the rest. NULs scattered in many runs do.
     if Bytes.index(of: 0, in: rest, from: 0, to: rest.count) != nil {
+      var runs = 0
+      var i = 0
+      while let z = Bytes.index(of: 0, in: rest, from: i, to: rest.count) {
+        runs += 1
+        i = z + 1
+        while i < rest.count, rest[i] == 0 { i += 1 }
+      }
       let clean = rest.filter { $0 != 0 }
-      guard !clean.isEmpty, clean.count < rest.count else { return nil }
+      guard runs <= 8, !clean.isEmpty else { return nil }
       return clean.withUnsafeBytes { detect(head: $0, input: input) }
     }
 
