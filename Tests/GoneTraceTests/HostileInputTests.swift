@@ -265,6 +265,25 @@ import Glibc
     #expect(Self.summary(a, bomb)?.format == .subscription)
   }
 
+  @Test func awslogsDataTruncatedCorruptOrNested() throws {
+    // The §1.2/§4.3 payload of EnvelopeTests, wrapped as a subscribed Lambda receives it: one
+    // record whole, one with its gzip cut, one whose data is not base64, one nesting another wrapper.
+    let payload = EnvelopeTests.payload("34592803782802773986954514236420494137821591878455918592",
+      "(4f3e3b0f-39db-11e9-9c2e-5bd7c2de5998) Method completed with status: 410")
+    let gz = Fixture.gzip(payload)
+    func wrap(_ bytes: [UInt8]) -> String { "{\"awslogs\": {\"data\": \"\(Data(bytes).base64EncodedString())\"}}" }
+    let text = [wrap(gz), wrap(Array(gz.prefix(gz.count - 20))), "{\"awslogs\": {\"data\": \"not base64!\"}}",
+      wrap(Fixture.gzip(wrap(gz)))].joined(separator: "\n") + "\n"
+    let (sink, summary) = try decode(text: text, name: "lambda-events.json")
+    #expect(summary.format == .subscription)
+    #expect(sink.events.count == 1 || sink.events.count == 2)  // the cut one may keep its event
+    #expect(sink.events.first?.message.hasSuffix("status: 410") == true)
+    #expect(sink.diagnostics.contains { $0.line == 2 && $0.message.contains("gzip data truncated") }, "\(sink.diagnostics)")
+    #expect(sink.diagnostics.contains { $0.line == 3 && $0.message.contains("not valid base64") })
+    #expect(sink.diagnostics.contains { $0.line == 4 && $0.message.contains("awslogs.data inside awslogs.data") })
+    #expect(summary.unparsed == 3)
+  }
+
   @Test func jsonCutMidRecord() {
     let dir = Self.copySamples()
     let json = dir.appendingPathComponent("execution-logs.json")

@@ -124,12 +124,35 @@ struct SubscriptionDecoder: EnvelopeDecoder {
       maxInflated: maxInflated)
     inner.record = record
     inner.isWrapped = true
-    let problem = Inflate.stream(compressed, limit: maxInflated) { chunk in inner.feed(chunk, into: &sink) }
-    if let problem {
-      sink.report(Diagnostic(input: inputName, line: line, severity: .error, message: "awslogs.data: \(problem)"))
+    // Lines inside the inflated data mean nothing to the reader: problems there name this line.
+    // (Through a pointer: a copy of the sink would copy its correlation state on every write.)
+    let name = inputName
+    let limit = maxInflated
+    withUnsafeMutablePointer(to: &sink) { pointer in
+      var relabeling = LineRelabelingSink(base: pointer, line: line)
+      if let problem = Inflate.stream(compressed, limit: limit, { chunk in inner.feed(chunk, into: &relabeling) }) {
+        // The cut explains a payload left open: one diagnostic, not two.
+        relabeling.report(Diagnostic(input: name, line: line, severity: .error, message: "awslogs.data: \(problem)"))
+      } else {
+        inner.finish(into: &relabeling)
+      }
     }
-    inner.finish(into: &sink)
     record = inner.record
+  }
+}
+
+/// Passes events through to the sink it points at and gives every diagnostic the line of the
+/// record they came from.
+private struct LineRelabelingSink<Base: EventSink>: EventSink {
+  let base: UnsafeMutablePointer<Base>
+  let line: Int
+
+  mutating func accept(_ event: RawEvent) { base.pointee.accept(event) }
+
+  mutating func report(_ diagnostic: Diagnostic) {
+    var d = diagnostic
+    d.line = line
+    base.pointee.report(d)
   }
 }
 
