@@ -171,7 +171,7 @@ struct Analyze: ParsableCommand {
         window: context.window, version: version, now: clock)
       analysis = outcome.analysis
       newState = outcome.state
-      context.cumulative = outcome.state?.totals
+      context.cumulative = outcome.state.totals
       if outcome.alreadyReported > 0, !quiet {
         Output.error("gonetrace: \(outcome.alreadyReported) 410s were reported by an earlier run (--state \(statePath)) and are left out")
       }

@@ -122,4 +122,20 @@ import Testing
       #expect(a.inputs == b.inputs)
     }
   }
+
+}
+
+/// A path that cannot be opened is listed among the inputs, but evidence still names the file
+/// it came from (evidence points at inputs by position; the unreadable one is listed last).
+@Test func anUnreadablePathDoesNotShiftEvidenceNames() throws {
+  func evidenceInputs(_ paths: [String]) throws -> [String] {
+    let r = Fixture.gonetrace(["analyze", "--format", "json"] + paths, cwd: Fixture.repo)
+    let json = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+    return (json["verdicts"] as? [[String: Any]] ?? []).flatMap { v in
+      (v["evidence"] as? [[String: Any]] ?? []).map { $0["input"] as? String ?? "nil" }
+    }
+  }
+  let clean = try evidenceInputs(["samples"])
+  #expect(!clean.isEmpty)
+  #expect(try evidenceInputs(["no-such-file.log", "samples"]) == clean)
 }

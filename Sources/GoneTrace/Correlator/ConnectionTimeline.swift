@@ -129,7 +129,11 @@ public struct RequestRecord: Sendable {
   /// Keeps at most a few lines per request: the earliest ones, deterministically.
   static let maxEvidence = 4
   static func insert(_ e: Evidence, into list: inout [Evidence]) {
-    if list.contains(e) { return }
+    // The same line read from two inputs (overlapping exports) is one line: keep the first copy.
+    if let i = list.firstIndex(where: { $0.time == e.time && $0.text == e.text }) {
+      if e.origin < list[i].origin { list[i] = e }
+      return
+    }
     if list.count == maxEvidence, let last = list.last, !(e < last) { return }
     let at = list.firstIndex { e < $0 } ?? list.count
     list.insert(e, at: at)

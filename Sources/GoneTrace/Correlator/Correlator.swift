@@ -166,6 +166,14 @@ public struct Correlation: Sendable {
   /// Client key -> its connections, opened earliest first.
   public var connectionsByClient: [String: [String]]
   public var clientKey: ClientKey
+  /// 410 lines read more than once (the same event in two inputs), each counted once.
+  public var duplicateGoneLines: [DuplicateLine] = []
+}
+
+/// A line that repeats one already read: `dropped` was not counted again, `kept` was.
+public struct DuplicateLine: Sendable, Equatable {
+  public var dropped: Origin
+  public var kept: Origin
 }
 
 public struct CorrelationOptions: Sendable {
@@ -239,11 +247,25 @@ extension CorrelationState {
       return windows[keyed.streamKey]?.filter { $0.start <= t && t <= $0.end }.max { $0.start < $1.start }?.id
     }
 
-    // The same event read twice (overlapping exports, a file given twice) counts once.
-    var seen = Set<String>()
+    // The same event read twice (overlapping exports, a file given twice, a page fetched twice)
+    // counts once: same stream, time and message, unless both copies carry CloudWatch event ids
+    // and they differ. Not keyed by input: a raw file given twice names no stream, and its two
+    // copies are still one event each.
+    var seen: [String: (kept: Origin, ids: [String?])] = [:]
+    var duplicates: [DuplicateLine] = []
     var groups: [String: [Fact]] = [:]
     for keyed in gones.sorted(by: { ($0.fact.time, $0.fact.text, $0.fact.origin) < ($1.fact.time, $1.fact.text, $1.fact.origin) }) {
-      guard seen.insert("\(keyed.fact.time)|\(keyed.streamKey)|\(keyed.fact.text)").inserted else { continue }
+      let key = "\(keyed.fact.time)|\(keyed.fact.stream ?? "")|\(keyed.fact.text)"
+      if let earlier = seen[key] {
+        let id = keyed.fact.eventId
+        if id == nil || earlier.ids.contains(where: { $0 == nil || $0 == id }) {
+          duplicates.append(DuplicateLine(dropped: keyed.fact.origin, kept: earlier.kept))
+          continue
+        }
+        seen[key]?.ids.append(id)
+      } else {
+        seen[key] = (keyed.fact.origin, [keyed.fact.eventId])
+      }
       var fact = keyed.fact
       let lambda = invocation(of: keyed)
       fact.fields.lambdaRequestId = lambda
@@ -268,7 +290,7 @@ extension CorrelationState {
     }
     calls.sort { ($0.time, $0.target ?? "", $0.facts.first?.text ?? "") < ($1.time, $1.target ?? "", $1.facts.first?.text ?? "") }
     return Correlation(timelines: timelines, calls: calls, triggerOf: triggerOf, linkEvidence: linkEvidence,
-      connectionsByClient: byClient, clientKey: options.clientKey)
+      connectionsByClient: byClient, clientKey: options.clientKey, duplicateGoneLines: duplicates)
   }
 
   /// Folds one invocation's 410 lines (time-sorted) into calls. One call leaves several lines

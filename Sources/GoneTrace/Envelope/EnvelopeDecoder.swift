@@ -11,13 +11,14 @@ protocol EnvelopeDecoder {
 struct CLIJSONDecoder: EnvelopeDecoder {
   let input: Int
   let inputName: String
-  private var splitter = JSONRecordSplitter(depthInObject: 3, depthInArray: 2)
+  private var splitter: JSONRecordSplitter
   private var message: [UInt8] = []
   private var streams = StreamNameTable()
 
-  init(input: Int, inputName: String) {
+  init(input: Int, inputName: String, maxRecordBytes: Int = ReaderLimits().maxRecordBytes) {
     self.input = input
     self.inputName = inputName
+    splitter = JSONRecordSplitter(depthInObject: 3, depthInArray: 2, maxRecordBytes: maxRecordBytes)
   }
 
   mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
@@ -38,6 +39,7 @@ struct CLIJSONDecoder: EnvelopeDecoder {
     var stream: String?
     var eventId: UnsafeRawBufferPointer?
     var groupName: String?
+    var isStreamEntry = false
     message.removeAll(keepingCapacity: true)
     let wellFormed = JSONReader.forEachMember(record) { key, value in
       if JSONReader.equals(key, "message"), value.kind == .string {
@@ -51,6 +53,8 @@ struct CLIJSONDecoder: EnvelopeDecoder {
         eventId = value.bytes
       } else if JSONReader.equals(key, "logGroupName"), value.kind == .string {
         groupName = JSONReader.string(value)
+      } else if JSONReader.equals(key, "searchedCompletely") {
+        isStreamEntry = true
       }
       return true
     }
@@ -60,6 +64,12 @@ struct CLIJSONDecoder: EnvelopeDecoder {
       return
     }
     // `searchedLogStreams` entries sit at the same depth and carry no message: metadata, not events.
+    // Anything else without a message and a time is not an event of any shape we know: say so.
+    guard hasMessage || timestamp != nil || isStreamEntry else {
+      sink.report(Diagnostic(input: inputName, line: line, severity: .error,
+        message: "record with neither \"timestamp\" nor \"message\" (not a log event); skipped"))
+      return
+    }
     guard hasMessage || timestamp != nil else { return }
     guard let timestamp, hasMessage else {
       sink.report(Diagnostic(input: inputName, line: line, severity: .error,
@@ -93,14 +103,15 @@ enum JSONEnvelopeChecks {
 struct InsightsJSONDecoder: EnvelopeDecoder {
   let input: Int
   let inputName: String
-  private var splitter = JSONRecordSplitter(depthInObject: 3, depthInArray: 2)
+  private var splitter: JSONRecordSplitter
   private var message: [UInt8] = []
   private var streams = StreamNameTable()
   private var groups = StreamNameTable()
 
-  init(input: Int, inputName: String) {
+  init(input: Int, inputName: String, maxRecordBytes: Int = ReaderLimits().maxRecordBytes) {
     self.input = input
     self.inputName = inputName
+    splitter = JSONRecordSplitter(depthInObject: 3, depthInArray: 2, maxRecordBytes: maxRecordBytes)
   }
 
   mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
@@ -121,7 +132,7 @@ struct InsightsJSONDecoder: EnvelopeDecoder {
     var stream: String?
     var group: String?
     message.removeAll(keepingCapacity: true)
-    JSONReader.forEachElement(row) { cell in
+    let wellFormed = JSONReader.forEachElement(row) { cell in
       guard cell.kind == .object else { return true }
       var field: UnsafeRawBufferPointer?
       var value: JSONValue?
@@ -145,8 +156,12 @@ struct InsightsJSONDecoder: EnvelopeDecoder {
       }
       return true
     }
+    guard wellFormed else {
+      sink.report(Diagnostic(input: inputName, line: line, severity: .error, message: "malformed result row; skipped"))
+      return
+    }
     guard hasMessage, let timestamp else {
-      sink.report(Diagnostic(input: inputName, line: line, severity: .warning,
+      sink.report(Diagnostic(input: inputName, line: line, severity: .error,
         message: "result row without @timestamp and @message; skipped (include both fields in the query)"))
       return
     }

@@ -36,7 +36,20 @@ enum EnvelopeDetector {
     while i < head.count, head[i] == 0x20 || head[i] == 0x09 || head[i] == 0x0A || head[i] == 0x0D { i += 1 }
     guard i < head.count else { return nil }  // empty or blank: nothing to decode
     let rest = UnsafeRawBufferPointer(rebasing: head[i...])
-    if memchrZero(rest) { return nil }  // NUL bytes: binary, not a log
+    // NUL bytes: a zero-filled block left by a writer that crashed mid-file (one run of NULs per
+    // block) does not make a log binary: detect on the rest. NULs scattered in many runs do.
+    if Bytes.index(of: 0, in: rest, from: 0, to: rest.count) != nil {
+      var runs = 0
+      var i = 0
+      while let z = Bytes.index(of: 0, in: rest, from: i, to: rest.count) {
+        runs += 1
+        i = z + 1
+        while i < rest.count, rest[i] == 0 { i += 1 }
+      }
+      let clean = rest.filter { $0 != 0 }
+      guard runs <= 8, !clean.isEmpty else { return nil }
+      return clean.withUnsafeBytes { detect(head: $0, input: input) }
+    }
 
     func has(_ s: String) -> Bool { ByteLiteral(s).withBuffer { Bytes.contains(rest, $0) } }
     let timestampedLayout = LineLayout(continuationLines: true, streamAfterTime: false)
@@ -73,9 +86,6 @@ enum EnvelopeDetector {
     }
   }
 
-  private static func memchrZero(_ b: UnsafeRawBufferPointer) -> Bool {
-    Bytes.index(of: 0, in: b, from: 0, to: b.count) != nil
-  }
 
   /// The first key of a JSON object, or nil.
   private static func firstKey(_ b: UnsafeRawBufferPointer) -> String? {

@@ -13,6 +13,19 @@ public struct InputSummary: Sendable, Equatable {
 /// Limits that keep memory bounded whatever the input.
 public struct ReaderLimits: Sendable {
   public var maxLineBytes = 64 * 1024 * 1024
+  /// The largest JSON record (an event, a result row, a subscription payload) buffered whole.
+  /// CloudWatch caps an event at 1 MB and a subscription batch at about that: 64 MiB is generous.
+  public var maxRecordBytes = 64 * 1024 * 1024
+  /// The most an `{"awslogs":{"data":…}}` payload may inflate to (a gzip bomb stops there).
+  public var maxInflatedPayload = 64 * 1024 * 1024
+  /// Diagnostics kept per input; past it they are still counted (in `unparsed` and in one
+  /// closing diagnostic), so a file of a billion bad lines cannot fill memory with messages.
+  public var maxDiagnosticsPerInput = 1_000
+  /// A gzip input stops with an error once it has inflated past `gzipBombFloor` bytes and to more
+  /// than `maxGzipRatio` times the bytes of the file (one gzip layer cannot pass ~1032:1; real
+  /// CloudWatch data compresses 10-30:1), so a bomb costs neither memory nor unbounded time.
+  public var maxGzipRatio: Int64 = 1_000
+  public var gzipBombFloor: Int64 = 1 << 30
   public var chunkBytes = 4 * 1024 * 1024
   public init() {}
 }
@@ -30,20 +43,32 @@ public enum EnvelopeReader {
     let file =
       if let path = input.path { try FileDescriptorSource(path: path, range: input.byteRange) } else { FileDescriptorSource(standardInput: ()) }
     file.progress = progress
-    var source: ByteSource = file
+    return try read(file, input: input, index: index, forcedFormat: forcedFormat, limits: limits, into: &sink)
+  }
+
+  /// The same, from any byte source (the fuzz targets feed memory).
+  static func read<S: EventSink>(
+    _ file: ByteSource, input: Input, index: Int, forcedFormat: EnvelopeFormat? = nil, limits: ReaderLimits = ReaderLimits(),
+    into sink: inout S
+  ) throws(InputError) -> InputSummary {
+    var source = file
     var gzipLayers: [GzipSource] = []
     var head = try readHead(source)
     while head.count >= 2, head[0] == GzipSource.gzipMagic.0, head[1] == GzipSource.gzipMagic.1,
       gzipLayers.count < maxGzipNesting
     {
-      let gzip = try GzipSource(PrefixedSource(prefix: head, rest: source), name: input.name)
+      let gzip = try GzipSource(PrefixedSource(prefix: head, rest: source), name: input.name,
+        maxRatio: limits.maxGzipRatio, bombFloor: limits.gzipBombFloor)
       gzipLayers.append(gzip)
       source = gzip
       head = try readHead(source)
     }
 
-    var counting = CountingSink(base: sink)
-    defer { sink = counting.base }
+    var counting = CountingSink(base: sink, inputName: input.name, maxDiagnostics: limits.maxDiagnosticsPerInput)
+    defer {
+      counting.reportSuppressed()
+      sink = counting.base
+    }
     var summary = InputSummary(name: input.name, format: nil, compressed: !gzipLayers.isEmpty,
       events: 0, unparsed: 0, bytes: 0)
     let forcedFormat = forcedFormat ?? input.format
@@ -51,10 +76,11 @@ public enum EnvelopeReader {
       if let forcedFormat { return (forcedFormat, forcedLayout(forcedFormat, head: bytes, input: input)) }
       return EnvelopeDetector.detect(head: bytes, input: input)
     }
-    for layer in gzipLayers { counting.reportWarnings(of: layer, input: input.name, seen: 0) }
     guard let (format, layout) = detected else {
+      for layer in gzipLayers { counting.reportWarnings(of: layer, input: input.name, seen: 0) }
       if head.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
         counting.report(Diagnostic(input: input.name, severity: .warning, message: "empty input"))
+        counting.reportSuppressed()
         summary.unparsed = counting.unparsed
         return summary
       }
@@ -65,8 +91,6 @@ public enum EnvelopeReader {
 
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: limits.chunkBytes, alignment: 64)
     defer { buffer.deallocate() }
-    // Warnings raised while reading the head were reported above; report only the later ones.
-    let warningsSeen = gzipLayers.map { $0.warnings.count }
     head.withUnsafeBytes { decoder.feed($0, into: &counting) }
     summary.bytes = Int64(head.count)
     if head.count == EnvelopeDetector.headSize {
@@ -78,9 +102,11 @@ public enum EnvelopeReader {
       }
     }
     decoder.finish(into: &counting)
-    for (i, layer) in gzipLayers.enumerated() {
-      counting.reportWarnings(of: layer, input: input.name, seen: warningsSeen[i])
-    }
+    // After the decoder, also for problems met while reading the head: they then name the last
+    // event read before them.
+    for layer in gzipLayers { counting.reportWarnings(of: layer, input: input.name, seen: 0) }
+    counting.reportContent()
+    counting.reportSuppressed()
     summary.events = counting.events
     summary.unparsed = counting.unparsed
     return summary
@@ -124,40 +150,101 @@ public enum EnvelopeReader {
     }
   }
 
-  private static func makeDecoder(
+  static func makeDecoder(
     _ format: EnvelopeFormat, layout: LineLayout, input: Input, index: Int, limits: ReaderLimits
   ) -> any EnvelopeDecoder {
     switch format {
     case .lines, .s3Export, .tail:
       return LineEventDecoder(input: index, inputName: input.name, layout: layout, stream: input.streamFromPath,
         maxLineBytes: limits.maxLineBytes)
-    case .cliJSON: return CLIJSONDecoder(input: index, inputName: input.name)
-    case .subscription: return SubscriptionDecoder(input: index, inputName: input.name)
-    case .insightsJSON: return InsightsJSONDecoder(input: index, inputName: input.name)
-    case .insightsCSV: return InsightsCSVDecoder(input: index, inputName: input.name)
+    case .cliJSON: return CLIJSONDecoder(input: index, inputName: input.name, maxRecordBytes: limits.maxRecordBytes)
+    case .subscription:
+      return SubscriptionDecoder(input: index, inputName: input.name, maxRecordBytes: limits.maxRecordBytes,
+        maxInflated: limits.maxInflatedPayload)
+    case .insightsJSON: return InsightsJSONDecoder(input: index, inputName: input.name, maxRecordBytes: limits.maxRecordBytes)
+    case .insightsCSV: return InsightsCSVDecoder(input: index, inputName: input.name, maxRowBytes: limits.maxLineBytes)
     }
   }
 }
 
-/// Counts what passes through, for the per-input summary.
+/// Counts what passes through, for the per-input summary, and bounds the diagnostics kept.
 private struct CountingSink<Base: EventSink>: EventSink {
   var base: Base
+  let inputName: String
+  let maxDiagnostics: Int
   var events = 0
   var unparsed = 0
+  var forwarded = 0
+  var suppressed = 0
+  /// Where the last event came from: gzip problems found after it name it.
+  var lastLine: Int?
+  var lastRecord: Int?
+  /// Events with bytes a report cannot show as they are, and the first of each.
+  var invalidUTF8 = 0, withNUL = 0
+  var firstInvalidUTF8: Origin?, firstNUL: Origin?
+
+  init(base: Base, inputName: String, maxDiagnostics: Int) {
+    self.base = base
+    self.inputName = inputName
+    self.maxDiagnostics = maxDiagnostics
+  }
 
   mutating func accept(_ event: RawEvent) {
     events += 1
+    lastLine = event.origin.line ?? lastLine
+    lastRecord = event.origin.record ?? lastRecord
+    let found = ContentCheck.scan(event.message)
+    if found.invalidUTF8 {
+      invalidUTF8 += 1
+      if firstInvalidUTF8 == nil { firstInvalidUTF8 = event.origin }
+    }
+    if found.nul {
+      withNUL += 1
+      if firstNUL == nil { firstNUL = event.origin }
+    }
     base.accept(event)
+  }
+
+  /// One warning per kind of unshowable content, at its first event (nothing was dropped).
+  mutating func reportContent() {
+    if let first = firstInvalidUTF8 {
+      report(Diagnostic(input: inputName, line: first.line, record: first.record, severity: .warning,
+        message: "\(invalidUTF8) event\(invalidUTF8 == 1 ? "" : "s") with invalid UTF-8 (the first here); "
+          + "read as bytes, shown with U+FFFD"))
+      firstInvalidUTF8 = nil
+    }
+    if let first = firstNUL {
+      report(Diagnostic(input: inputName, line: first.line, record: first.record, severity: .warning,
+        message: "\(withNUL) event\(withNUL == 1 ? "" : "s") with NUL bytes (the first here); read as bytes"))
+      firstNUL = nil
+    }
   }
 
   mutating func report(_ diagnostic: Diagnostic) {
     if diagnostic.severity == .error { unparsed += 1 }
-    base.report(diagnostic)
+    if forwarded < maxDiagnostics {
+      forwarded += 1
+      base.report(diagnostic)
+    } else {
+      suppressed += 1
+    }
   }
 
+  /// One closing diagnostic for those past the cap (they are counted in `unparsed` all the same).
+  mutating func reportSuppressed() {
+    guard suppressed > 0 else { return }
+    base.report(Diagnostic(input: inputName, severity: .warning,
+      message: "\(suppressed) more diagnostics for this input not listed (the first \(maxDiagnostics) are)"))
+    suppressed = 0
+  }
+
+  /// Gzip problems, placed after the last event read before them.
   mutating func reportWarnings(of layer: GzipSource, input: String, seen: Int) {
-    for warning in layer.warnings.dropFirst(seen) {
-      report(Diagnostic(input: input, severity: .warning, message: warning))
+    for problem in layer.problems.dropFirst(seen) {
+      let place = lastLine.map { "; the last event read starts at line \($0)" }
+        ?? lastRecord.map { "; the last event read is record \($0)" } ?? "; no event was read before it"
+      report(Diagnostic(input: input, line: lastLine, record: lastLine == nil ? lastRecord : nil,
+        severity: problem.lost ? .error : .warning, message: problem.message + place))
     }
   }
 }

@@ -15,11 +15,16 @@ struct InsightsCSVDecoder: EnvelopeDecoder {
   private var messageColumn: Int?
   private var streamColumn: Int?
   private var logColumn: Int?
-  static let maxFieldBytes = 64 * 1024 * 1024
+  /// A row (all its fields) is buffered up to this many bytes; a longer one is skipped with a
+  /// diagnostic, so memory stays bounded (a row of a million commas is a million fields).
+  let maxRowBytes: Int
+  private var rowBytes = 0
+  private var rowOverflowed: Bool { rowBytes > maxRowBytes }
 
-  init(input: Int, inputName: String) {
+  init(input: Int, inputName: String, maxRowBytes: Int = ReaderLimits().maxLineBytes) {
     self.input = input
     self.inputName = inputName
+    self.maxRowBytes = maxRowBytes
   }
 
   mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
@@ -37,14 +42,16 @@ struct InsightsCSVDecoder: EnvelopeDecoder {
           quotePending = true
         } else {
           if b == Bytes.newline { line += 1 }
-          if field.count < InsightsCSVDecoder.maxFieldBytes { field.append(b) }
+          rowBytes += 1
+          if !rowOverflowed { field.append(b) }
         }
         continue
       }
       switch b {
       case Bytes.quote: inQuotes = true
       case UInt8(ascii: ","):
-        fields.append(field)
+        rowBytes += 1
+        if !rowOverflowed { fields.append(field) }
         field.removeAll(keepingCapacity: true)
       case Bytes.newline:
         endRow(&sink)
@@ -52,7 +59,8 @@ struct InsightsCSVDecoder: EnvelopeDecoder {
         rowLine = line
       case Bytes.carriageReturn: break
       default:
-        if field.count < InsightsCSVDecoder.maxFieldBytes { field.append(b) }
+        rowBytes += 1
+        if !rowOverflowed { field.append(b) }
       }
     }
   }
@@ -69,7 +77,17 @@ struct InsightsCSVDecoder: EnvelopeDecoder {
   private mutating func endRow<S: EventSink>(_ sink: inout S) {
     fields.append(field)
     field.removeAll(keepingCapacity: true)
-    defer { fields.removeAll(keepingCapacity: true) }
+    defer {
+      fields.removeAll(keepingCapacity: fields.count < 4096)
+      rowBytes = 0
+    }
+    if rowOverflowed {
+      fields = []
+      field = []
+      sink.report(Diagnostic(input: inputName, line: rowLine, severity: .error,
+        message: "CSV row longer than \(maxRowBytes / (1024 * 1024)) MiB; skipped"))
+      return
+    }
     if fields.count == 1, fields[0].isEmpty { return }  // blank line
     guard let columns else {
       let names = fields.map { String(decoding: $0, as: UTF8.self).trimmingSpaces }

@@ -48,13 +48,14 @@ struct LineEventDecoder: EnvelopeDecoder {
     _ rawLine: UnsafeRawBufferPointer, _ number: Int, _ cut: Bool, _ sink: inout S
   ) {
     if cut {
-      sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
+      sink.report(Diagnostic(input: inputName, line: number, severity: .error,
         message: "line longer than \(lines.maxLineBytes / (1024 * 1024)) MiB; the rest of it was dropped"))
     }
     var line = rawLine
     if let last = line.last, last == Bytes.carriageReturn {  // CRLF files
       line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)])
     }
+    if let first = line.first, first == 0 { line = skipNUL(line, number, &sink) }
     let start = EnvelopeDetector.skipANSI(line, from: 0)
     let body = UnsafeRawBufferPointer(rebasing: line[start...])
 
@@ -84,11 +85,19 @@ struct LineEventDecoder: EnvelopeDecoder {
       }
     }
     if layout.continuationLines, hasPending {
+      if LineEventDecoder.looksTimed(body) {
+        sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
+          message: "time out of range or malformed (years 1970-9999 are read); line kept as part of the event before it"))
+      }
       if !pending.isEmpty { pending.append(Bytes.newline) }
       pending.append(contentsOf: line)
       return
     }
     let embedded = embeddedTime(body)
+    if embedded == nil, LineEventDecoder.looksTimed(body) {
+      sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
+        message: "time out of range or malformed (years 1970-9999 are read); the line takes the time before it"))
+    }
     if embedded == nil, !sawOwnTime, !reportedMissingTime {
       reportedMissingTime = true
       sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
@@ -114,6 +123,25 @@ struct LineEventDecoder: EnvelopeDecoder {
     guard let (_, used) = Timestamp.parseISO8601(body) else { return false }
     let after = EnvelopeDetector.skipANSI(body, from: used)
     return after < body.count && (body[after] == Bytes.space || body[after] == Bytes.tab)
+  }
+
+  /// A zero-filled block (a writer that crashed mid-file) before a line: skipped, with a warning,
+  /// so the line after it still starts an event.
+  private func skipNUL<S: EventSink>(_ line: UnsafeRawBufferPointer, _ number: Int, _ sink: inout S) -> UnsafeRawBufferPointer {
+    var i = 0
+    while i < line.count, line[i] == 0 { i += 1 }
+    sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
+      message: "line starts with \(i) NUL bytes (a zero-filled block?); skipped them"))
+    return UnsafeRawBufferPointer(rebasing: line[i...])
+  }
+
+  /// `dddd-dd-ddTdd:dd:dd`-shaped, whatever the values: a time that did not parse.
+  static func looksTimed(_ b: UnsafeRawBufferPointer) -> Bool {
+    guard b.count >= 19, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[13] == UInt8(ascii: ":"),
+      b[16] == UInt8(ascii: ":")
+    else { return false }
+    for i in [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18] where !Bytes.isDigit(b[i]) { return false }
+    return true
   }
 
   /// Times inside messages that have none in front: Python's `[LEVEL]\t<time>\t…` and the Lambda

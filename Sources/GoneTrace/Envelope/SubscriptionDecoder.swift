@@ -7,15 +7,24 @@ internal import CZlib
 struct SubscriptionDecoder: EnvelopeDecoder {
   let input: Int
   let inputName: String
-  private var splitter = JSONRecordSplitter(depthInObject: 1, depthInArray: 1)
+  private var splitter: JSONRecordSplitter
   private var message: [UInt8] = []
   private var record = 0
+  private let maxRecordBytes: Int
   /// A payload inflates to at most ~1 MB in practice (CloudWatch batches); this bound only stops a bomb.
-  static let maxInflatedPayload = 256 * 1024 * 1024
+  private let maxInflated: Int
+  /// True inside an `awslogs.data` payload: another `awslogs` there is not CloudWatch's shape, and
+  /// following it would let a crafted input nest without end.
+  private var isWrapped = false
 
-  init(input: Int, inputName: String) {
+  init(input: Int, inputName: String, maxRecordBytes: Int = ReaderLimits().maxRecordBytes,
+    maxInflated: Int = ReaderLimits().maxInflatedPayload)
+  {
     self.input = input
     self.inputName = inputName
+    self.maxRecordBytes = maxRecordBytes
+    self.maxInflated = maxInflated
+    splitter = JSONRecordSplitter(depthInObject: 1, depthInArray: 1, maxRecordBytes: maxRecordBytes)
   }
 
   mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
@@ -55,6 +64,11 @@ struct SubscriptionDecoder: EnvelopeDecoder {
       return
     }
     if let wrapped {
+      guard !isWrapped else {
+        sink.report(Diagnostic(input: inputName, line: line, record: record + 1, severity: .error,
+          message: "awslogs.data inside awslogs.data (not a CloudWatch payload); skipped"))
+        return
+      }
       decodeWrapped(wrapped, line: line, &sink)
       return
     }
@@ -64,7 +78,7 @@ struct SubscriptionDecoder: EnvelopeDecoder {
         message: "payload without logEvents (messageType \(messageType ?? "missing")); skipped"))
       return
     }
-    JSONReader.forEachElement(logEvents) { element in
+    let complete = JSONReader.forEachElement(logEvents) { element in
       record += 1
       var timestamp: EpochMillis?
       var hasMessage = false
@@ -92,24 +106,53 @@ struct SubscriptionDecoder: EnvelopeDecoder {
       }
       return true
     }
+    if !complete {
+      sink.report(Diagnostic(input: inputName, line: line, record: record + 1, severity: .error,
+        message: "malformed logEvents array; the events after record \(record) in this payload were lost"))
+    }
   }
 
-  /// `{"awslogs":{"data":"…"}}`: base64 of a gzipped payload.
+  /// `{"awslogs":{"data":"…"}}`: base64 of a gzipped payload, inflated chunk by chunk into a
+  /// decoder of its own, so it is never held inflated (a bomb stops at `maxInflated`).
   private mutating func decodeWrapped<S: EventSink>(_ data: UnsafeRawBufferPointer, line: Int, _ sink: inout S) {
     guard let compressed = Base64.decode(data) else {
       sink.report(Diagnostic(input: inputName, line: line, severity: .error,
         message: "awslogs.data is not valid base64; skipped"))
       return
     }
-    let (inflated, problem) = Inflate.whole(compressed, limit: SubscriptionDecoder.maxInflatedPayload)
-    if let problem {
-      sink.report(Diagnostic(input: inputName, line: line, severity: .error, message: "awslogs.data: \(problem)"))
-    }
-    var inner = SubscriptionDecoder(input: input, inputName: inputName)
+    var inner = SubscriptionDecoder(input: input, inputName: inputName, maxRecordBytes: maxRecordBytes,
+      maxInflated: maxInflated)
     inner.record = record
-    inflated.withUnsafeBytes { inner.feed($0, into: &sink) }
-    inner.finish(into: &sink)
+    inner.isWrapped = true
+    // Lines inside the inflated data mean nothing to the reader: problems there name this line.
+    // (Through a pointer: a copy of the sink would copy its correlation state on every write.)
+    let name = inputName
+    let limit = maxInflated
+    withUnsafeMutablePointer(to: &sink) { pointer in
+      var relabeling = LineRelabelingSink(base: pointer, line: line)
+      if let problem = Inflate.stream(compressed, limit: limit, { chunk in inner.feed(chunk, into: &relabeling) }) {
+        // The cut explains a payload left open: one diagnostic, not two.
+        relabeling.report(Diagnostic(input: name, line: line, severity: .error, message: "awslogs.data: \(problem)"))
+      } else {
+        inner.finish(into: &relabeling)
+      }
+    }
     record = inner.record
+  }
+}
+
+/// Passes events through to the sink it points at and gives every diagnostic the line of the
+/// record they came from.
+private struct LineRelabelingSink<Base: EventSink>: EventSink {
+  let base: UnsafeMutablePointer<Base>
+  let line: Int
+
+  mutating func accept(_ event: RawEvent) { base.pointee.accept(event) }
+
+  mutating func report(_ diagnostic: Diagnostic) {
+    var d = diagnostic
+    d.line = line
+    base.pointee.report(d)
   }
 }
 
@@ -145,36 +188,50 @@ enum Base64 {
   }
 }
 
-/// Inflates a whole gzip buffer in memory (a subscription payload), stopping at `limit` bytes.
+/// Inflates a gzip buffer (a subscription payload) chunk by chunk, stopping at `limit` bytes.
 enum Inflate {
-  static func whole(_ compressed: [UInt8], limit: Int) -> ([UInt8], String?) {
+  /// Calls `body` with each inflated chunk; returns the problem that stopped it, if any.
+  static func stream(
+    _ compressed: [UInt8], limit: Int, _ body: (UnsafeRawBufferPointer) -> Void
+  ) -> String? {
     var stream = z_stream()
-    guard czlib_inflate_init_gzip(&stream) == Z_OK else { return ([], "zlib initialisation failed") }
+    guard czlib_inflate_init_gzip(&stream) == Z_OK else { return "zlib initialisation failed" }
     defer { inflateEnd(&stream) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+    let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    defer { chunk.deallocate() }
+    var total = 0
     var problem: String?
     compressed.withUnsafeBytes { input in
-      stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+      guard let base = input.baseAddress, input.count > 0 else {
+        problem = "empty gzip data"
+        return
+      }
+      stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
       stream.avail_in = uInt(input.count)
       loop: while true {
-        let rc: Int32 = chunk.withUnsafeMutableBytes { buffer in
-          stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-          stream.avail_out = uInt(buffer.count)
-          return inflate(&stream, Z_NO_FLUSH)
-        }
-        out.append(contentsOf: chunk[0..<(chunk.count - Int(stream.avail_out))])
-        if out.count > limit {
-          problem = "inflates to more than \(limit / (1024 * 1024)) MiB; cut there"
-          break
-        }
+        // Never more than the limit allows: the bytes past it are not even inflated.
+        let room = min(chunk.count, limit - total)
+        stream.next_out = chunk.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        stream.avail_out = uInt(room)
+        let rc = inflate(&stream, Z_NO_FLUSH)
+        let n = room - Int(stream.avail_out)
+        total += n
+        if n > 0 { body(UnsafeRawBufferPointer(rebasing: chunk[0..<n])) }
         switch rc {
         case Z_STREAM_END:
           if stream.avail_in == 0 { break loop }
-          inflateReset(&stream)  // another member follows
-        case Z_OK: continue
-        case Z_BUF_ERROR:
-          if stream.avail_in == 0 {
+          // Another member follows, or trailing junk: only a gzip header starts a member.
+          if stream.avail_in < 2 || stream.next_in[0] != 0x1F || stream.next_in[1] != 0x8B {
+            problem = "\(stream.avail_in) bytes after the gzip data ignored"
+            break loop
+          }
+          inflateReset(&stream)
+        case Z_OK, Z_BUF_ERROR:
+          if total >= limit {
+            problem = "inflates to more than \(limit / (1024 * 1024)) MiB (a gzip bomb?); cut there"
+            break loop
+          }
+          if rc == Z_BUF_ERROR || (stream.avail_in == 0 && n == 0) {
             problem = "gzip data truncated; the events before the cut were read"
             break loop
           }
@@ -184,6 +241,6 @@ enum Inflate {
         }
       }
     }
-    return (out, problem)
+    return problem
   }
 }

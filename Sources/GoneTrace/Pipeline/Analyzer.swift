@@ -37,25 +37,24 @@ public struct Analysis: Sendable {
 public enum Analyzer {
   public static func run(paths: [String], options: AnalysisOptions) -> Analysis {
     var diagnostics: [Diagnostic] = []
-    do {
-      let inputs = try InputResolver.resolve(paths, diagnostics: &diagnostics)
-      return run(inputs: inputs, diagnostics: diagnostics, options: options)
-    } catch {
-      return Analysis(inputs: [], diagnostics: diagnostics, inputErrors: [error],
-        correlation: CorrelationState().correlate(options.correlation), verdicts: [], timeRange: nil)
-    }
+    var inputErrors: [InputError] = []
+    // A path that cannot be read is an input error (exit status 2), but the others are still read.
+    let inputs = InputResolver.resolve(paths, diagnostics: &diagnostics, errors: &inputErrors)
+    return run(inputs: inputs, diagnostics: diagnostics, inputErrors: inputErrors, options: options)
   }
 
   /// Runs over resolved inputs. `replay` holds events kept by an earlier incremental run; their
   /// origins point into `inputs`, or past its end into `extraInputs` (inputs not given this time).
   public static func run(
-    inputs: [Input], diagnostics: [Diagnostic] = [], options: AnalysisOptions,
+    inputs: [Input], diagnostics: [Diagnostic] = [], inputErrors: [InputError] = [], options: AnalysisOptions,
     replay: [RetainedEvent] = [], extraInputs: [InputSummary] = []
   ) -> Analysis {
     // Unreadable entries met in a directory walk are diagnostics (named, on stderr, in the report):
     // the rest of the tree is still read.
     var diagnostics = diagnostics
-    var inputErrors: [InputError] = []
+    let inputErrorsBeforeReading = inputErrors
+    var inputErrors = inputErrors
+    let resolutionErrors = diagnostics.filter { $0.severity == .error }
     let results = readAll(inputs, options: options)
     var state = CorrelationState()
     var summaries: [InputSummary] = []
@@ -78,12 +77,40 @@ public enum Analyzer {
       }
       state.merge(sink.state)
       retained += sink.retained
-      summaries += extraInputs
+    }
+    summaries += extraInputs
+    // Paths that could not even be opened (missing, a dangling link, a loop, a locked directory)
+    // are inputs too: listed with their problem counted as unparsed, after the inputs that were
+    // read (evidence points into those by position).
+    summaries += inputErrorsBeforeReading.map { e in
+      InputSummary(name: e.input, format: nil, compressed: false, events: 0, unparsed: 1, bytes: 0)
+    }
+    summaries += resolutionErrors.map { d in
+      InputSummary(name: d.input, format: nil, compressed: false, events: 0, unparsed: 1, bytes: 0)
     }
     let correlation = state.correlate(options.correlation)
+    diagnostics.append(contentsOf: duplicateDiagnostics(correlation.duplicateGoneLines,
+      names: inputs.map(\.name) + extraInputs.map(\.name)))
     let verdicts = Classifier(skew: options.correlation.skew).classify(correlation)
     return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors, correlation: correlation,
       verdicts: verdicts, timeRange: range, retained: retained)
+  }
+
+  /// One warning per input that repeated 410 lines of another (or of itself): overlapping
+  /// exports, a file given twice. Not counted as unparsed: the lines were read, and counted once.
+  static func duplicateDiagnostics(_ duplicates: [DuplicateLine], names: [String]) -> [Diagnostic] {
+    var byInput: [Int: [DuplicateLine]] = [:]
+    for d in duplicates { byInput[d.dropped.input, default: []].append(d) }
+    return byInput.keys.sorted().map { i in
+      let lines = byInput[i]!.sorted { $0.dropped < $1.dropped }
+      let first = lines[0]
+      let keptName = names.indices.contains(first.kept.input) ? names[first.kept.input] : "?"
+      let keptAt = first.kept.line.map { ":\($0)" } ?? first.kept.record.map { ":record \($0)" } ?? ""
+      return Diagnostic(input: names.indices.contains(i) ? names[i] : "?", line: first.dropped.line,
+        record: first.dropped.record, severity: .warning,
+        message: "\(lines.count) line\(lines.count == 1 ? "" : "s") recording a 410 already read "
+          + "(first one as \(keptName)\(keptAt)); the same event read twice is counted once")
+    }
   }
 
   struct InputResult: Sendable {
@@ -143,11 +170,16 @@ public enum Analyzer {
       result.summary = try EnvelopeReader.read(input, index: index, forcedFormat: options.forcedFormat,
         limits: options.limits, progress: options.progress, into: &sink)
     } catch {
+      // Unreadable, or no known shape, or a read that failed part way (the events before it stay).
       result.error = error
       result.summary = InputSummary(name: input.name, format: nil, compressed: false, events: sink.events,
-        unparsed: 0, bytes: 0)
+        unparsed: 1 + sink.diagnostics.filter { $0.severity == .error }.count, bytes: 0)
     }
-    sink.diagnostics.append(contentsOf: recognizer.takeDiagnostics())
+    // A line a rule could not finish matching (a PCRE2 limit) is an input problem too.
+    let recognizerDiagnostics = recognizer.takeDiagnostics()
+    result.summary?.unparsed += recognizerDiagnostics.filter { $0.severity == .error }.count
+      + recognizer.takeSuppressedDiagnosticCount()
+    sink.diagnostics.append(contentsOf: recognizerDiagnostics)
     options.progress?.add(events: sink.events % RecognizingSink.progressBatch)
     result.state = sink.state
     result.diagnostics = sink.diagnostics

@@ -156,4 +156,7 @@ public struct Fact: Sendable, Equatable {
   public var fields: FactFields
   /// The message, kept as evidence (empty for facts that are never shown).
   public var text: String
+  /// CloudWatch's event id, where the envelope gave one (kept for 410 lines: it tells a line
+  /// read twice from two distinct events with the same time and text).
+  public var eventId: String? = nil
 }

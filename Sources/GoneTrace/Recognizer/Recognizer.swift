@@ -79,9 +79,23 @@ public final class Recognizer {
     literalState.deallocate()
   }
 
+  /// Diagnostics kept per input (a file of a million pathological lines is not a million messages).
+  public var maxDiagnostics = 1_000
+  private var suppressedDiagnostics = 0
+
   public func takeDiagnostics() -> [Diagnostic] {
     defer { diagnostics = [] }
+    if suppressedDiagnostics > 0, let last = diagnostics.last {
+      return diagnostics + [Diagnostic(input: last.input, severity: .warning,
+        message: "\(suppressedDiagnostics) more rule-matching errors for this input not listed")]
+    }
     return diagnostics
+  }
+
+  /// Errors past `maxDiagnostics` since the last call, not listed but to be counted.
+  public func takeSuppressedDiagnosticCount() -> Int {
+    defer { suppressedDiagnostics = 0 }
+    return suppressedDiagnostics
   }
 
   private static let openParen = UInt8(ascii: "("), closeParen = UInt8(ascii: ")")
@@ -119,6 +133,10 @@ public final class Recognizer {
         do {
           guard try matcher.firstMatch(in: m) else { continue }
         } catch {
+          guard diagnostics.count < maxDiagnostics else {
+            suppressedDiagnostics += 1
+            continue
+          }
           diagnostics.append(Diagnostic(input: inputName, line: event.origin.line, record: event.origin.record,
             severity: .error, message: "rule \"\(names[index])\": \(error.message); line not recognized by it"))
           continue
@@ -202,6 +220,7 @@ public final class Recognizer {
     var kept = first
     for i in mine {
       if facts[i].kind == .invocation, !keepsContextFacts { continue }  // context only
+      if facts[i].kind == .gone, let id = event.eventId { facts[i].eventId = String(bytes: id) }
       if facts[i].fields.lambdaRequestId == nil { facts[i].fields.lambdaRequestId = lambdaId }
       if facts[i].fields.apigwRequestId == nil, let apigwId { facts[i].fields.set(.apigwRequestId, raw: apigwId) }
       if facts[i].kind == .request, apigwId == nil, lambdaId != nil, facts[i].fields.eventType == nil,

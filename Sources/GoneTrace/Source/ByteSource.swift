@@ -7,11 +7,20 @@ internal import CZlib
 
 /// A stream of bytes: a file, stdin, or the inflated content of another stream.
 /// `read` returns 0 at the end; problems that still leave earlier bytes usable (a truncated
-/// gzip) are reported through `warnings` instead of thrown, so the events before the cut survive.
+/// gzip) are reported through `problems` instead of thrown, so the events before the cut survive.
 protocol ByteSource: AnyObject {
   func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int
   /// Problems met so far that did not stop the stream from delivering what it had.
-  var warnings: [String] { get }
+  var problems: [SourceProblem] { get }
+  /// Bytes taken from the file or pipe itself so far (compressed bytes, for a gzip layer).
+  var rawBytesRead: Int64 { get }
+}
+
+/// A problem a byte source met and got past.
+struct SourceProblem: Equatable {
+  var message: String
+  /// True when content was lost (the input is counted as having unparsed data).
+  var lost: Bool
 }
 
 /// `read(2)` on a file descriptor. Chunked reads into a reused buffer were the fastest input
@@ -20,7 +29,8 @@ final class FileDescriptorSource: ByteSource {
   private let fd: Int32
   private let ownsDescriptor: Bool
   let name: String
-  var warnings: [String] { [] }
+  var problems: [SourceProblem] { [] }
+  private(set) var rawBytesRead: Int64 = 0
 
   init(standardInput: ()) {
     fd = 0
@@ -58,6 +68,7 @@ final class FileDescriptorSource: ByteSource {
     while true {
       let n = Glibc.read(fd, buffer.baseAddress, want)
       if n >= 0 {
+        rawBytesRead += Int64(n)
         remaining = remaining.map { $0 - Int64(n) }
         progress?.add(bytes: n)
         return n
@@ -73,7 +84,8 @@ final class PrefixedSource: ByteSource {
   private var prefix: [UInt8]
   private var offset = 0
   private let rest: ByteSource
-  var warnings: [String] { rest.warnings }
+  var problems: [SourceProblem] { rest.problems }
+  var rawBytesRead: Int64 { rest.rawBytesRead }
 
   init(prefix: [UInt8], rest: ByteSource) {
     self.prefix = prefix
@@ -94,24 +106,32 @@ final class PrefixedSource: ByteSource {
 
 /// Streaming gunzip through zlib. Handles concatenated members (Firehose writes one gzip member
 /// per record into the same S3 object, and `cat a.gz b.gz` does the same), and never holds more
-/// than one input and one output buffer, so a gzip bomb costs time, not memory.
+/// than one input and one output buffer, so a gzip bomb costs time, not memory; and the time is
+/// bounded too: past `bombFloor` bytes, output more than `maxRatio` times the file's own bytes
+/// (zlib's own limit is about 1032:1 per layer, so only bombs and nested bombs get there) stops
+/// the input with an error.
 final class GzipSource: ByteSource {
   private let upstream: ByteSource
   private let name: String
+  private let maxRatio: Int64
+  private let bombFloor: Int64
   private var stream = z_stream()
   private var input: UnsafeMutableRawBufferPointer
   private var upstreamDone = false
   private var inMember = false
   private var finished = false
-  private(set) var warnings: [String] = []
+  private(set) var problems: [SourceProblem] = []
   /// Bytes inflated so far (the position a corrupt member is reported at).
   private(set) var inflatedBytes: Int64 = 0
+  var rawBytesRead: Int64 { upstream.rawBytesRead }
 
   static let gzipMagic: (UInt8, UInt8) = (0x1F, 0x8B)
 
-  init(_ upstream: ByteSource, name: String) throws(InputError) {
+  init(_ upstream: ByteSource, name: String, maxRatio: Int64 = 1_000, bombFloor: Int64 = 1 << 30) throws(InputError) {
     self.upstream = upstream
     self.name = name
+    self.maxRatio = maxRatio
+    self.bombFloor = bombFloor
     input = .allocate(byteCount: 256 * 1024, alignment: 16)
     guard czlib_inflate_init_gzip(&stream) == Z_OK else {
       input.deallocate()
@@ -143,8 +163,8 @@ final class GzipSource: ByteSource {
     while stream.avail_out > 0 {
       if stream.avail_in == 0, !(try refill()) {
         if inMember {
-          warnings.append("gzip stream truncated after \(inflatedBytes + Int64(produced(buffer))) "
-            + "inflated bytes; events before the cut were read")
+          problems.append(SourceProblem(message: "gzip stream truncated after \(inflatedBytes + Int64(produced(buffer))) "
+            + "inflated bytes; events before the cut were read", lost: true))
         }
         finished = true
         break
@@ -155,7 +175,8 @@ final class GzipSource: ByteSource {
         if stream.avail_in >= 1, stream.next_in[0] != GzipSource.gzipMagic.0
           || (stream.avail_in >= 2 && stream.next_in[1] != GzipSource.gzipMagic.1)
         {
-          warnings.append("\(trailingByteCount()) bytes after the last gzip member ignored")
+          problems.append(SourceProblem(message: "\(trailingByteCount()) bytes after the last gzip member ignored",
+            lost: false))
           finished = true
           break
         }
@@ -170,14 +191,20 @@ final class GzipSource: ByteSource {
         continue
       default:
         let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
-        warnings.append("corrupt gzip data after \(inflatedBytes + Int64(produced(buffer))) "
-          + "inflated bytes (\(reason)); the rest of this input was skipped")
+        problems.append(SourceProblem(message: "corrupt gzip data after \(inflatedBytes + Int64(produced(buffer))) "
+          + "inflated bytes (\(reason)); the rest of this input was skipped", lost: true))
         finished = true
       }
       if finished { break }
     }
     let n = produced(buffer)
     inflatedBytes += Int64(n)
+    if !finished, inflatedBytes > bombFloor, inflatedBytes / max(1, upstream.rawBytesRead) > maxRatio {
+      problems.append(SourceProblem(message: "gzip data inflates to more than \(maxRatio) times its size "
+        + "(\(inflatedBytes) bytes from \(upstream.rawBytesRead)): a gzip bomb? the rest of this input was skipped",
+        lost: true))
+      finished = true
+    }
     return n
   }
 

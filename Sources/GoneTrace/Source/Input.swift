@@ -37,11 +37,11 @@ public enum InputError: Error, Equatable, Sendable, CustomStringConvertible {
   case readFailed(input: String, reason: String)
   case unknownEnvelope(input: String)
 
-  /// The input the error is about.
-  public var inputName: String {
+  /// The input (path) the error is about.
+  public var input: String {
     switch self {
-    case .notFound(let path), .notReadable(let path, _): path
-    case .readFailed(let input, _), .unknownEnvelope(let input): input
+    case .notFound(let path), .notReadable(let path, _): return path
+    case .readFailed(let input, _), .unknownEnvelope(let input): return input
     }
   }
 
@@ -62,9 +62,23 @@ public enum InputError: Error, Equatable, Sendable, CustomStringConvertible {
 /// recursively in name order (so runs are reproducible), hidden entries are skipped as ripgrep
 /// does, and CloudWatch's `aws-logs-write-test` permission probe is ignored.
 public enum InputResolver {
+  /// Throws the first path that cannot be read at all.
   public static func resolve(_ paths: [String], diagnostics: inout [Diagnostic]) throws(InputError) -> [Input] {
+    var errors: [InputError] = []
+    let inputs = resolve(paths, diagnostics: &diagnostics, errors: &errors)
+    if let first = errors.first { throw first }
+    return inputs
+  }
+
+  /// Every path that can be read, and an error for each one that cannot: one missing path on a
+  /// command line does not stop the others from being analysed.
+  public static func resolve(
+    _ paths: [String], diagnostics: inout [Diagnostic], errors: inout [InputError]
+  ) -> [Input] {
     if paths.isEmpty { return [.standardInput] }
     var inputs: [Input] = []
+    var files: [FileIdentity: String] = [:]
+    var visited = Set<FileIdentity>()  // across paths: a directory given twice is read once
     for path in paths {
       if path == "-" {
         inputs.append(.standardInput)
@@ -73,35 +87,54 @@ public enum InputResolver {
       var info = stat()
       guard stat(path, &info) == 0 else {
         let reason = String(cString: strerror(errno))
-        if errno == ENOENT { throw .notFound(path: path) }
-        throw .notReadable(path: path, reason: reason)
+        errors.append(errno == ENOENT ? .notFound(path: path) : .notReadable(path: path, reason: reason))
+        continue
       }
       if (info.st_mode & S_IFMT) == S_IFDIR {
-        var visited = Set<DirectoryIdentity>()
-        walk(directory: path, visited: &visited, into: &inputs, diagnostics: &diagnostics)
-      } else {
+        walk(directory: path, visited: &visited, files: &files, into: &inputs, diagnostics: &diagnostics)
+      } else if once(path, info, &files, &diagnostics) {
         inputs.append(Input(name: path, path: path, streamFromPath: exportStream(of: path)))
       }
     }
     return inputs
   }
 
-  private struct DirectoryIdentity: Hashable {
+  private struct FileIdentity: Hashable {
     var device: UInt64
     var inode: UInt64
+    init(_ info: stat) {
+      device = UInt64(info.st_dev)
+      inode = UInt64(info.st_ino)
+    }
+  }
+
+  /// A file reached twice (given twice, a directory and a file in it, a symbolic link to it) is
+  /// read once, with a warning naming both. Copies of a file are not caught here: the correlator
+  /// counts each 410 line once whatever input it came from.
+  private static func once(
+    _ path: String, _ info: stat, _ files: inout [FileIdentity: String], _ diagnostics: inout [Diagnostic]
+  ) -> Bool {
+    let id = FileIdentity(info)
+    if let first = files[id] {
+      diagnostics.append(Diagnostic(input: path, severity: .warning,
+        message: "same file as \(first); read once"))
+      return false
+    }
+    files[id] = path
+    return true
   }
 
   private static func walk(
-    directory: String, visited: inout Set<DirectoryIdentity>, into inputs: inout [Input],
-    diagnostics: inout [Diagnostic]
+    directory: String, visited: inout Set<FileIdentity>, files: inout [FileIdentity: String],
+    into inputs: inout [Input], diagnostics: inout [Diagnostic]
   ) {
     var info = stat()
     guard stat(directory, &info) == 0 else { return }
     // A symlink loop would revisit a directory: identity by (device, inode) stops it.
-    let identity = DirectoryIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    let identity = FileIdentity(info)
     guard visited.insert(identity).inserted else {
       diagnostics.append(Diagnostic(input: directory, severity: .warning,
-        message: "directory already visited (symbolic link loop?); not read again"))
+        message: "directory already read (given twice, inside another one given, or a symbolic link loop); not read again"))
       return
     }
     guard let dir = opendir(directory) else {
@@ -128,11 +161,15 @@ public enum InputResolver {
       }
       switch childInfo.st_mode & S_IFMT {
       case S_IFDIR:
-        walk(directory: child, visited: &visited, into: &inputs, diagnostics: &diagnostics)
+        walk(directory: child, visited: &visited, files: &files, into: &inputs, diagnostics: &diagnostics)
       case S_IFREG:
-        inputs.append(Input(name: child, path: child, streamFromPath: exportStream(of: child)))
+        if once(child, childInfo, &files, &diagnostics) {
+          inputs.append(Input(name: child, path: child, streamFromPath: exportStream(of: child)))
+        }
       default:
-        continue  // sockets, fifos, devices: not log files
+        // Sockets, fifos, devices: not log files, and opening a fifo would block. Named, not read.
+        diagnostics.append(Diagnostic(input: child, severity: .warning,
+          message: "not a regular file or directory (fifo, socket or device); not read"))
       }
     }
   }

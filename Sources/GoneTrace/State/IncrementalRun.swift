@@ -14,8 +14,7 @@ public enum IncrementalRun {
 
   public struct Outcome: Sendable {
     public var analysis: Analysis
-    /// The state to save; nil when the inputs could not even be listed (keep the old one).
-    public var state: RunState?
+    public var state: RunState
     /// 410s found again in replayed or re-read events, reported by an earlier run and left out.
     public var alreadyReported: Int
   }
@@ -25,14 +24,8 @@ public enum IncrementalRun {
     version: String, now: EpochMillis
   ) -> Outcome {
     var diagnostics: [Diagnostic] = []
-    var inputs: [Input]
-    do {
-      inputs = try InputResolver.resolve(paths, diagnostics: &diagnostics)
-    } catch {
-      var a = Analyzer.run(inputs: [], diagnostics: diagnostics, options: options)
-      a.inputErrors = [error]
-      return Outcome(analysis: a, state: nil, alreadyReported: 0)
-    }
+    var inputErrors: [InputError] = []
+    var inputs = InputResolver.resolve(paths, diagnostics: &diagnostics, errors: &inputErrors)
     // A state file kept in the log directory is not a log.
     if let stateId = FileIdentity(path: statePath) {
       inputs.removeAll { $0.path.flatMap(FileIdentity.init(path:)) == stateId }
@@ -83,7 +76,7 @@ public enum IncrementalRun {
 
     var options = options
     options.retainWindow = connectionLifetime + options.correlation.skew
-    var analysis = Analyzer.run(inputs: toRead, diagnostics: diagnostics, options: options, replay: replay,
+    var analysis = Analyzer.run(inputs: toRead, diagnostics: diagnostics, inputErrors: inputErrors, options: options, replay: replay,
       extraInputs: extra)
 
     // Keep the 2-hour window that ends at the newest event ever read.
@@ -127,7 +120,7 @@ public enum IncrementalRun {
     for (input, cursor) in unchanged { cursors[input.name] = cursor }
     for (i, input) in toRead.enumerated() {
       guard let path = input.path, plans[i].identity != nil else { continue }
-      guard !analysis.inputErrors.contains(where: { $0.inputName == input.name }) else { continue }
+      guard !analysis.inputErrors.contains(where: { $0.input == input.name }) else { continue }
       cursors[input.name] = plans[i].advanced(path: path, name: input.name, format: analysis.inputs[i].format)
     }
     state.cursors = cursors.keys.sorted().map { cursors[$0]! }

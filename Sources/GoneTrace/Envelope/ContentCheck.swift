@@ -1,0 +1,64 @@
+/// Checks event bytes for what reports cannot show as they are: invalid UTF-8 (shown with U+FFFD)
+/// and NUL bytes. Nothing is dropped for either: gonetrace matches bytes, so the event is
+/// recognised all the same; the input just gets one warning naming the first such line.
+enum ContentCheck {
+  struct Findings {
+    var invalidUTF8 = false
+    var nul = false
+  }
+
+  private static let high: UInt64 = 0x8080_8080_8080_8080
+  private static let ones: UInt64 = 0x0101_0101_0101_0101
+
+  static func scan(_ b: UnsafeRawBufferPointer) -> Findings {
+    var found = Findings()
+    guard let base = b.baseAddress else { return found }
+    let n = b.count
+    var i = 0
+    while i < n {
+      // ASCII, 8 bytes at a time (the bulk of any log).
+      while i + 8 <= n {
+        let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        if w & high != 0 { break }
+        if (w &- ones) & ~w & high != 0 { found.nul = true }
+        i += 8
+      }
+      guard i < n else { break }
+      let c = b[i]
+      if c < 0x80 {
+        if c == 0 { found.nul = true }
+        i += 1
+        continue
+      }
+      if found.invalidUTF8 {
+        i += 1
+        continue
+      }
+      let length: Int
+      var low: UInt8 = 0x80, top: UInt8 = 0xBF  // allowed range of the second byte
+      switch c {
+      case 0xC2...0xDF: length = 2
+      case 0xE0: length = 3; low = 0xA0  // no overlong forms
+      case 0xE1...0xEC, 0xEE...0xEF: length = 3
+      case 0xED: length = 3; top = 0x9F  // no surrogates
+      case 0xF0: length = 4; low = 0x90
+      case 0xF1...0xF3: length = 4
+      case 0xF4: length = 4; top = 0x8F  // nothing past U+10FFFF
+      default:
+        found.invalidUTF8 = true
+        i += 1
+        continue
+      }
+      guard i + length <= n, (low...top).contains(b[i + 1]) else {
+        found.invalidUTF8 = true
+        i += 1
+        continue
+      }
+      var k = 2
+      while k < length, b[i + k] & 0xC0 == 0x80 { k += 1 }
+      if k < length { found.invalidUTF8 = true }
+      i += k
+    }
+    return found
+  }
+}
