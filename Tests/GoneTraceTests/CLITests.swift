@@ -102,7 +102,13 @@ import Testing
 @Test func piecesOfFilesGiveTheReportOfOnePass() throws {
   let fixtures = Fixture.repo.appendingPathComponent("Tests/GoneTraceTests/Fixtures/classify").path
   let samples = Fixture.repo.appendingPathComponent("samples").path
-  for paths in [[samples], [fixtures], [samples, fixtures]] {
+  // A copy of a Lambda log with invalid UTF-8 and NUL bytes in two lines: warned once per input.
+  var broken = try Data(contentsOf: URL(fileURLWithPath: samples + "/lambda-chat-message.log"))
+  broken.insert(contentsOf: [0xC3, 0x28], at: broken.count / 3)
+  broken.insert(contentsOf: [0x00], at: 2 * broken.count / 3)
+  let brokenDir = Fixture.directory()
+  try broken.write(to: brokenDir.appendingPathComponent("lambda-broken.log"))
+  for paths in [[samples], [fixtures], [samples, fixtures], [brokenDir.path]] {
     var one = AnalysisOptions()
     one.threads = 1
     var split = AnalysisOptions()

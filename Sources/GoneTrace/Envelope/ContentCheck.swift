@@ -62,3 +62,47 @@ enum ContentCheck {
     return found
   }
 }
+
+/// What `ContentCheck` found over one input: how many events, and the first of each kind. Big
+/// files read in pieces tally per piece and merge, so they warn as one pass does.
+struct ContentTally: Sendable, Equatable {
+  var invalidUTF8 = 0, withNUL = 0
+  var firstInvalidUTF8: Origin?, firstNUL: Origin?
+
+  mutating func check(_ event: RawEvent) {
+    let found = ContentCheck.scan(event.message)
+    if found.invalidUTF8 {
+      invalidUTF8 += 1
+      if firstInvalidUTF8 == nil { firstInvalidUTF8 = event.origin }
+    }
+    if found.nul {
+      withNUL += 1
+      if firstNUL == nil { firstNUL = event.origin }
+    }
+  }
+
+  /// Adds a later piece of the same input whose line numbers start after `linesBefore`.
+  mutating func append(_ later: ContentTally, linesBefore: Int) {
+    func shifted(_ o: Origin?) -> Origin? {
+      o.map { var o = $0; o.line = o.line.map { $0 + linesBefore }; return o }
+    }
+    if firstInvalidUTF8 == nil { firstInvalidUTF8 = shifted(later.firstInvalidUTF8) }
+    if firstNUL == nil { firstNUL = shifted(later.firstNUL) }
+    invalidUTF8 += later.invalidUTF8
+    withNUL += later.withNUL
+  }
+
+  func diagnostics(input: String) -> [Diagnostic] {
+    var out: [Diagnostic] = []
+    if let first = firstInvalidUTF8 {
+      out.append(Diagnostic(input: input, line: first.line, record: first.record, severity: .warning,
+        message: "\(invalidUTF8) event\(invalidUTF8 == 1 ? "" : "s") with invalid UTF-8 (the first here); "
+          + "read as bytes, shown with U+FFFD"))
+    }
+    if let first = firstNUL {
+      out.append(Diagnostic(input: input, line: first.line, record: first.record, severity: .warning,
+        message: "\(withNUL) event\(withNUL == 1 ? "" : "s") with NUL bytes (the first here); read as bytes"))
+    }
+    return out
+  }
+}

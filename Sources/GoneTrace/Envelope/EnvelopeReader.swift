@@ -179,9 +179,7 @@ private struct CountingSink<Base: EventSink>: EventSink {
   /// Where the last event came from: gzip problems found after it name it.
   var lastLine: Int?
   var lastRecord: Int?
-  /// Events with bytes a report cannot show as they are, and the first of each.
-  var invalidUTF8 = 0, withNUL = 0
-  var firstInvalidUTF8: Origin?, firstNUL: Origin?
+  var content = ContentTally()
 
   init(base: Base, inputName: String, maxDiagnostics: Int) {
     self.base = base
@@ -193,31 +191,14 @@ private struct CountingSink<Base: EventSink>: EventSink {
     events += 1
     lastLine = event.origin.line ?? lastLine
     lastRecord = event.origin.record ?? lastRecord
-    let found = ContentCheck.scan(event.message)
-    if found.invalidUTF8 {
-      invalidUTF8 += 1
-      if firstInvalidUTF8 == nil { firstInvalidUTF8 = event.origin }
-    }
-    if found.nul {
-      withNUL += 1
-      if firstNUL == nil { firstNUL = event.origin }
-    }
+    content.check(event)
     base.accept(event)
   }
 
   /// One warning per kind of unshowable content, at its first event (nothing was dropped).
   mutating func reportContent() {
-    if let first = firstInvalidUTF8 {
-      report(Diagnostic(input: inputName, line: first.line, record: first.record, severity: .warning,
-        message: "\(invalidUTF8) event\(invalidUTF8 == 1 ? "" : "s") with invalid UTF-8 (the first here); "
-          + "read as bytes, shown with U+FFFD"))
-      firstInvalidUTF8 = nil
-    }
-    if let first = firstNUL {
-      report(Diagnostic(input: inputName, line: first.line, record: first.record, severity: .warning,
-        message: "\(withNUL) event\(withNUL == 1 ? "" : "s") with NUL bytes (the first here); read as bytes"))
-      firstNUL = nil
-    }
+    for d in content.diagnostics(input: inputName) { report(d) }
+    content = ContentTally()
   }
 
   mutating func report(_ diagnostic: Diagnostic) {

@@ -33,6 +33,7 @@ enum ChunkedReader {
     var events = 0
     var unparsed = 0
     var lines = 0
+    var content = ContentTally()
     var error: InputError?
   }
 
@@ -151,6 +152,7 @@ enum ChunkedReader {
     result.timeRange = sink.base.timeRange
     result.events = sink.events
     result.unparsed = sink.unparsed
+    result.content = sink.content
     return result
   }
 
@@ -160,7 +162,9 @@ enum ChunkedReader {
     var summary = InputSummary(name: plan.input.name, format: plan.format, compressed: false, events: 0,
       unparsed: 0, bytes: plan.size)
     var linesBefore = 0
+    var content = ContentTally()
     for var piece in pieces {
+      content.append(piece.content, linesBefore: linesBefore)
       if linesBefore > 0 {
         piece.state.shiftLines(by: linesBefore)
         for i in piece.diagnostics.indices where piece.diagnostics[i].line != nil {
@@ -177,6 +181,8 @@ enum ChunkedReader {
         result.timeRange = result.timeRange.map { min($0.lowerBound, r.lowerBound)...max($0.upperBound, r.upperBound) } ?? r
       }
     }
+    // As `EnvelopeReader` does: content warnings after the input's own diagnostics.
+    result.diagnostics += content.diagnostics(input: plan.input.name)
     result.summary = summary
     return result
   }
@@ -187,9 +193,11 @@ private struct PieceSink: EventSink {
   var base: RecognizingSink
   var events = 0
   var unparsed = 0
+  var content = ContentTally()
 
   mutating func accept(_ event: RawEvent) {
     events += 1
+    content.check(event)
     base.accept(event)
   }
 
