@@ -68,7 +68,9 @@ import Testing
     #expect(!auto.out.contains("\u{1B}["))
     #expect(auto.out.contains("By cause"))
     // --color always beats NO_COLOR, as the option is the more specific request.
-    let forced = Self.render(.text, ["--color", "always"])
+    let forced = Fixture.gonetrace(["analyze", "samples", "--now", Self.now, "--color", "always"], cwd: Fixture.repo,
+      environment: ["NO_COLOR": "1"])
+    #expect(forced.out.contains("\u{1B}["))
     #expect(forced.out.replacingOccurrences(of: "\u{1B}\\[[0-9;]*m", with: "", options: .regularExpression)
       == Self.render(.text).out)
   }

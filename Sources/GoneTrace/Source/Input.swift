@@ -99,15 +99,6 @@ public enum InputResolver {
     return inputs
   }
 
-  private struct FileIdentity: Hashable {
-    var device: UInt64
-    var inode: UInt64
-    init(_ info: stat) {
-      device = UInt64(info.st_dev)
-      inode = UInt64(info.st_ino)
-    }
-  }
-
   /// A file reached twice (given twice, a directory and a file in it, a symbolic link to it) is
   /// read once, with a warning naming both. Copies of a file are not caught here: the correlator
   /// counts each 410 line once whatever input it came from.

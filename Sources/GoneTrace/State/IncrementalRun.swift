@@ -27,8 +27,8 @@ public enum IncrementalRun {
     var inputErrors: [InputError] = []
     var inputs = InputResolver.resolve(paths, diagnostics: &diagnostics, errors: &inputErrors)
     // A state file kept in the log directory is not a log.
-    if let stateId = FileIdentity(path: statePath) {
-      inputs.removeAll { $0.path.flatMap(FileIdentity.init(path:)) == stateId }
+    if let stateId = FileIdentity.ofRegularFile(statePath)?.identity {
+      inputs.removeAll { $0.path.flatMap(FileIdentity.ofRegularFile)?.identity == stateId }
     }
     let previous = previous ?? RunState(writtenBy: version, savedAt: now)
 
@@ -137,6 +137,7 @@ public enum IncrementalRun {
 
   /// What to read of one file this run.
   struct Plan {
+    /// The file's identity; nil for standard input.
     var identity: FileIdentity?
     var previous: RunState.Cursor?
     var range: Range<Int64>?
@@ -147,21 +148,24 @@ public enum IncrementalRun {
     var newlines = 0
 
     static let none = Plan()
+    /// How much of a file's head is hashed to tell a file rewritten in place.
+    static let headLength: Int64 = 4096
     var isEmpty: Bool { range?.isEmpty ?? false }
 
     private init() {}
 
     init?(path: String, name: String, previous cursors: [RunState.Cursor]) {
-      guard let identity = FileIdentity(path: path), let file = ReadOnlyFile(path: path) else { return nil }
+      guard let (identity, size) = FileIdentity.ofRegularFile(path), let file = ReadOnlyFile(path: path) else {
+        return nil
+      }
       self.identity = identity
-      let size = identity.size
       compressed = file.startsWithGzipMagic
       // The cursor of this name, or of this file under an earlier name (rotated).
       let previous = cursors.first { $0.name == name && $0.inode == identity.inode && $0.device == identity.device }
         ?? cursors.first { $0.inode == identity.inode && $0.device == identity.device }
       var start: Int64 = 0
       if let previous, size >= previous.offset,
-        file.headHash(length: min(previous.offset, FileIdentity.headLength)) == previous.headHash
+        file.headHash(length: min(previous.offset, Plan.headLength)) == previous.headHash
       {
         self.previous = previous
         start = previous.offset
@@ -192,28 +196,10 @@ public enum IncrementalRun {
       guard let identity, let range, let file = ReadOnlyFile(path: path) else { return nil }
       let offset = range.upperBound
       return RunState.Cursor(name: name, device: identity.device, inode: identity.inode, offset: offset,
-        lines: linesBefore + newlines, headHash: file.headHash(length: min(offset, FileIdentity.headLength)),
+        lines: linesBefore + newlines, headHash: file.headHash(length: min(offset, Plan.headLength)),
         compressed: compressed, format: format ?? previous?.format)
     }
   }
-}
-
-/// A file's identity and size, from stat(2).
-struct FileIdentity: Equatable {
-  static let headLength: Int64 = 4096
-  var device: UInt64
-  var inode: UInt64
-  var size: Int64
-
-  init?(path: String) {
-    var st = stat()
-    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-    device = UInt64(st.st_dev)
-    inode = UInt64(st.st_ino)
-    size = Int64(st.st_size)
-  }
-
-  static func == (a: FileIdentity, b: FileIdentity) -> Bool { a.device == b.device && a.inode == b.inode }
 }
 
 /// Positioned reads for planning an incremental run.

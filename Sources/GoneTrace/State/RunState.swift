@@ -184,6 +184,12 @@ struct StoredState: Codable {
     var eventId: String?
   }
 
+  /// The message as text when it is valid UTF-8 without NUL (nearly always), else nil (base64).
+  static func storableText(_ bytes: [UInt8]) -> String? {
+    guard !bytes.contains(0), let s = String(bytes: bytes, encoding: .utf8) else { return nil }
+    return s
+  }
+
   init(_ s: RunState) {
     writtenBy = s.writtenBy
     savedAt = s.savedAt
@@ -193,7 +199,7 @@ struct StoredState: Codable {
     totals = s.totals
     retained = s.retained.map { input in
       StoredInput(name: input.name, format: input.format, events: input.events.map { e in
-        let text = String(validatingUTF8: e.message)
+        let text = StoredState.storableText(e.message)
         return StoredEvent(t: e.timestamp, own: e.hasOwnTime, group: e.group, stream: e.stream, text: text,
           base64: text == nil ? Data(e.message).base64EncodedString() : nil, line: e.origin.line,
           record: e.origin.record, eventId: e.eventId.map { String(decoding: $0, as: UTF8.self) })
@@ -224,14 +230,6 @@ struct StoredState: Codable {
       }
       return s
     }
-  }
-}
-
-extension String {
-  /// The bytes as a String when they are valid UTF-8 without NUL, else nil.
-  init?(validatingUTF8 bytes: [UInt8]) {
-    guard !bytes.contains(0), let s = String(bytes: bytes, encoding: .utf8) else { return nil }
-    self = s
   }
 }
 
