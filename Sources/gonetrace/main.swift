@@ -183,16 +183,17 @@ struct Analyze: ParsableCommand {
 
     let format = format ?? output.flatMap(ReportFormat.init(fileName:)) ?? .text
     context.color = format == .text && output == nil && useColor()
-    let report = format.render(analysis, context)
     if let output {
       do {
-        try AtomicFile.write(Data(report.utf8), to: output)
+        let file = try AtomicFile.Writer(path: output)
+        format.write(analysis, context) { file.write($0) }
+        try file.commit()
       } catch {
         Output.error("gonetrace: \(error)")
         throw ExitCode(Status.error)
       }
     } else {
-      Output.write(report)
+      format.write(analysis, context) { Output.write($0) }
     }
     // The state is saved only once the report is out, so a failed run is repeated, not skipped.
     if let newState, let statePath = state {
@@ -279,10 +280,14 @@ func finish(_ analysis: Analysis, criteria: FailCriteria, strict: Bool, showDiag
 
 enum Output {
   static func write(_ s: String) {
-    var bytes = Array(s.utf8)
+    var s = s
+    s.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+  }
+
+  static func write(_ bytes: UnsafeRawBufferPointer) {
     var offset = 0
     while offset < bytes.count {
-      let n = bytes.withUnsafeMutableBytes { Glibc.write(1, $0.baseAddress! + offset, $0.count - offset) }
+      let n = Glibc.write(1, bytes.baseAddress! + offset, bytes.count - offset)
       if n < 0 {
         if errno == EINTR { continue }
         // A closed pipe (`| head`) ends the run quietly.

@@ -17,7 +17,7 @@ public struct Classifier: Sendable {
   public func classify(_ call: GoneCall, in c: Correlation) -> Verdict {
     let op = call.operation ?? "A call"  // at the start of a sentence
     let opMid = call.operation ?? "the call"
-    var evidence = call.facts.map { Evidence(origin: $0.origin, time: $0.time, text: $0.text) }
+    var evidence = call.facts.map { Evidence($0) }
     if let e = call.targetEvidence { evidence.append(e) }
     func verdict(
       _ detail: Detail, _ confidence: Confidence, _ explanation: String, timeline: ConnectionTimeline? = nil,
@@ -30,7 +30,7 @@ public struct Classifier: Sendable {
       return Verdict(time: call.time, operation: call.operation, connectionId: call.target,
         lambdaRequestId: call.lambdaRequestId, sdkRequestId: call.sdkRequestId, detail: detail,
         confidence: confidence, newConnectionId: newConnection, connection: timeline.map(summary), explanation: explanation,
-        evidence: unique, recordedBy: call.facts.first.map { Evidence(origin: $0.origin, time: $0.time, text: $0.text) })
+        evidence: unique, recordedBy: call.facts.first.map { Evidence($0) })
     }
 
     guard let target = call.target else {

@@ -2,10 +2,26 @@
 public struct Evidence: Sendable, Hashable, Comparable {
   public var origin: Origin
   public var time: EpochMillis
-  public var text: String
+  /// Where the line is kept (see `LineText`); `text` reads it.
+  public var body: LineText
+  public var text: String { body.string }
+
+  public init(origin: Origin, time: EpochMillis, body: LineText) {
+    self.origin = origin
+    self.time = time
+    self.body = body
+  }
+
+  public init(origin: Origin, time: EpochMillis, text: String) {
+    self.init(origin: origin, time: time, body: LineText(text))
+  }
+
+  public init(_ fact: Fact) {
+    self.init(origin: fact.origin, time: fact.time, body: fact.body)
+  }
 
   public static func < (a: Evidence, b: Evidence) -> Bool {
-    (a.time, a.text, a.origin) < (b.time, b.text, b.origin)
+    (a.time, a.body, a.origin) < (b.time, b.body, b.origin)
   }
 }
 
@@ -130,7 +146,7 @@ public struct RequestRecord: Sendable {
   static let maxEvidence = 4
   static func insert(_ e: Evidence, into list: inout [Evidence]) {
     // The same line read from two inputs (overlapping exports) is one line: keep the first copy.
-    if let i = list.firstIndex(where: { $0.time == e.time && $0.text == e.text }) {
+    if let i = list.firstIndex(where: { $0.time == e.time && $0.body == e.body }) {
       if e.origin < list[i].origin { list[i] = e }
       return
     }

@@ -45,15 +45,15 @@ public struct CorrelationState: Sendable {
     case .request:
       if let id = f.connectionId, RequestKind(eventType: f.eventType, routeKey: f.routeKey) == .message {
         let at = f.requestTime ?? fact.time
-        activity[id, default: MessageActivity()].absorb(at, Evidence(origin: fact.origin, time: fact.time, text: fact.text))
+        activity[id, default: MessageActivity()].absorb(at, Evidence(fact))
         return
       }
       let key = f.apigwRequestId ?? "\(f.connectionId ?? "?")|\(f.eventType ?? f.routeKey ?? "?")|\(f.requestTime ?? fact.time)"
-      let evidence = Evidence(origin: fact.origin, time: fact.time, text: fact.text)
+      let evidence = Evidence(fact)
       requests[key, default: RequestRecord()].absorb(f, time: fact.time, evidence: evidence)
     case .link:
       guard let apigw = f.apigwRequestId, let lambda = f.lambdaRequestId else { return }
-      let evidence = Evidence(origin: fact.origin, time: fact.time, text: fact.text)
+      let evidence = Evidence(fact)
       // One hash lookup: the same link is usually logged twice (integration id, response headers).
       if let i = links.index(forKey: apigw) {
         if evidence < links.values[i].evidence { links.values[i] = (lambda, evidence) }
@@ -251,11 +251,16 @@ extension CorrelationState {
     // counts once: same stream, time and message, unless both copies carry CloudWatch event ids
     // and they differ. Not keyed by input: a raw file given twice names no stream, and its two
     // copies are still one event each.
-    var seen: [String: (kept: Origin, ids: [String?])] = [:]
+    struct LineKey: Hashable {
+      var time: EpochMillis
+      var stream: String?
+      var text: LineText
+    }
+    var seen: [LineKey: (kept: Origin, ids: [String?])] = [:]
     var duplicates: [DuplicateLine] = []
     var groups: [String: [Fact]] = [:]
-    for keyed in gones.sorted(by: { ($0.fact.time, $0.fact.text, $0.fact.origin) < ($1.fact.time, $1.fact.text, $1.fact.origin) }) {
-      let key = "\(keyed.fact.time)|\(keyed.fact.stream ?? "")|\(keyed.fact.text)"
+    for keyed in gones.sorted(by: { ($0.fact.time, $0.fact.body, $0.fact.origin) < ($1.fact.time, $1.fact.body, $1.fact.origin) }) {
+      let key = LineKey(time: keyed.fact.time, stream: keyed.fact.stream, text: keyed.fact.body)
       if let earlier = seen[key] {
         let id = keyed.fact.eventId
         if id == nil || earlier.ids.contains(where: { $0 == nil || $0 == id }) {
@@ -288,7 +293,7 @@ extension CorrelationState {
         calls.append(call)
       }
     }
-    calls.sort { ($0.time, $0.target ?? "", $0.facts.first?.text ?? "") < ($1.time, $1.target ?? "", $1.facts.first?.text ?? "") }
+    calls.sort { ($0.time, $0.target ?? "", $0.facts.first?.body ?? LineText("")) < ($1.time, $1.target ?? "", $1.facts.first?.body ?? LineText("")) }
     return Correlation(timelines: timelines, calls: calls, triggerOf: triggerOf, linkEvidence: linkEvidence,
       connectionsByClient: byClient, clientKey: options.clientKey, duplicateGoneLines: duplicates)
   }
@@ -328,7 +333,11 @@ extension CorrelationState {
       }
     }
     for i in calls.indices {
-      calls[i].facts.sort { ($0.time, $0.text) < ($1.time, $1.text) }
+      // Lines of the same millisecond: the one naming the target first (it reads best as
+      // "recorded by"), then an order that depends on content only, never on input order.
+      calls[i].facts.sort {
+        ($0.time, $0.fields.connectionId == nil ? 1 : 0, $0.body) < ($1.time, $1.fields.connectionId == nil ? 1 : 0, $1.body)
+      }
       calls[i].time = calls[i].facts.map(\.time).min() ?? calls[i].time
       calls[i].sdkRequestId = calls[i].facts.lazy.compactMap(\.fields.sdkRequestId).first
       calls[i].operation = calls[i].facts.lazy.compactMap(\.fields.operation).first
@@ -343,12 +352,12 @@ extension CorrelationState {
   /// connection being connected (a handler posting to its own connection).
   func resolveTarget(_ call: inout GoneCall, hints: [Fact], triggerOf: [String: RequestRecord], skew: EpochMillis) {
     guard call.target == nil else { return }
-    let before = hints.filter { $0.time <= call.time + skew }.max { ($0.time, $0.text) < ($1.time, $1.text) }
-    let after = hints.filter { $0.time > call.time + skew }.min { ($0.time, $0.text) < ($1.time, $1.text) }
+    let before = hints.filter { $0.time <= call.time + skew }.max { ($0.time, $0.body) < ($1.time, $1.body) }
+    let after = hints.filter { $0.time > call.time + skew }.min { ($0.time, $0.body) < ($1.time, $1.body) }
     if let hint = before ?? after, let id = hint.fields.connectionId {
       call.target = id
       call.targetSource = .invocationHint
-      call.targetEvidence = Evidence(origin: hint.origin, time: hint.time, text: hint.text)
+      call.targetEvidence = Evidence(hint)
       if call.operation == nil { call.operation = GoneCall.operationNamed(in: hint.text) }
       return
     }

@@ -155,8 +155,30 @@ public struct Fact: Sendable, Equatable {
   public var stream: String?
   public var fields: FactFields
   /// The message, kept as evidence (empty for facts that are never shown).
-  public var text: String
+  public var body: LineText
+  public var text: String { body.string }
   /// CloudWatch's event id, where the envelope gave one (kept for 410 lines: it tells a line
   /// read twice from two distinct events with the same time and text).
   public var eventId: String? = nil
+
+  public init(kind: Kind, rule: String, time: EpochMillis, origin: Origin, group: String? = nil, stream: String? = nil,
+    fields: FactFields, body: LineText, eventId: String? = nil)
+  {
+    self.kind = kind
+    self.rule = rule
+    self.time = time
+    self.origin = origin
+    self.group = group
+    self.stream = stream
+    self.fields = fields
+    self.body = body
+    self.eventId = eventId
+  }
+
+  public init(kind: Kind, rule: String, time: EpochMillis, origin: Origin, group: String? = nil, stream: String? = nil,
+    fields: FactFields, text: String, eventId: String? = nil)
+  {
+    self.init(kind: kind, rule: rule, time: time, origin: origin, group: group, stream: stream, fields: fields,
+      body: LineText(text), eventId: eventId)
+  }
 }

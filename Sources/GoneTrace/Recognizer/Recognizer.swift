@@ -14,6 +14,8 @@ public final class Recognizer {
   private var keyHits: [(key: Int, at: Int)] = []
   /// Evidence text is cut to this many bytes: enough to read, bounded for a 50 MB line.
   public var maxEvidenceBytes = 1024
+  /// Where this recognizer's evidence lines are kept (off the heap).
+  let textStore = TextStore()
   /// Problems met while matching (a pattern hitting its match limit on a hostile line).
   public private(set) var diagnostics: [Diagnostic] = []
   /// Also return `invocation` context facts (tests check the rules that produce them).
@@ -182,7 +184,7 @@ public final class Recognizer {
       for (field, value) in constantsOf[index] { fields.set(field, raw: value) }
       kindsSeen |= kindBit
       facts.append(Fact(kind: kinds[index], rule: names[index], time: event.timestamp, origin: event.origin,
-        group: event.group, stream: event.stream, fields: fields, text: ""))
+        group: event.group, stream: event.stream, fields: fields, body: LineText.empty))
       if finals[index] { break }
     }
     guard facts.count > first else { return }
@@ -216,7 +218,7 @@ public final class Recognizer {
         facts[i].fields.connectionId = String(bytes: UnsafeRawBufferPointer(rebasing: m[r]))
       }
     }
-    var text: String?
+    var text: LineText?
     var kept = first
     for i in mine {
       if facts[i].kind == .invocation, !keepsContextFacts { continue }  // context only
@@ -234,8 +236,8 @@ public final class Recognizer {
         continue  // the connection a printed event names is the sender's, not a target
       }
       if facts[i].kind != .invocationStart && facts[i].kind != .invocationEnd {
-        if text == nil { text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes) }
-        facts[i].text = text!
+        if text == nil { text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: textStore) }
+        facts[i].body = text!
       }
       if kept != i { facts.swapAt(kept, i) }
       kept += 1
@@ -243,17 +245,17 @@ public final class Recognizer {
     if kept < facts.count { facts.removeSubrange(kept...) }
   }
 
-  /// The message as evidence: cut to `maxBytes` with ` …` appended, built in one allocation.
-  /// (Decoding the cut bytes and the ellipsis together gives the same string as decoding them
-  /// apart: a multi-byte sequence split by the cut is replaced by U+FFFD either way.)
-  static func evidenceText(_ m: UnsafeRawBufferPointer, maxBytes: Int) -> String {
-    guard m.count > maxBytes else { return String(bytes: m) }
+  /// The message as evidence, kept in `store`: cut to `maxBytes` with ` …` appended. (Decoding
+  /// the cut bytes and the ellipsis together gives the same string as decoding them apart: a
+  /// multi-byte sequence split by the cut is replaced by U+FFFD either way.)
+  static func evidenceText(_ m: UnsafeRawBufferPointer, maxBytes: Int, store: TextStore) -> LineText {
+    guard m.count > maxBytes else { return store.append(m) }
     let ellipsis: StaticString = " …"
     return withUnsafeTemporaryAllocation(byteCount: maxBytes + ellipsis.utf8CodeUnitCount, alignment: 1) { buffer in
       buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: m[0..<maxBytes]))
       UnsafeMutableRawBufferPointer(rebasing: buffer[maxBytes...]).copyMemory(
         from: UnsafeRawBufferPointer(start: ellipsis.utf8Start, count: ellipsis.utf8CodeUnitCount))
-      return String(bytes: UnsafeRawBufferPointer(buffer))
+      return store.append(UnsafeRawBufferPointer(buffer))
     }
   }
 

@@ -9,11 +9,18 @@ public enum CSVReport {
   ]
 
   public static func render(_ a: Analysis) -> String {
-    var out = row(header)
+    var out = ""
+    write(a) { out += $0 }
+    return out
+  }
+
+  /// Writes the report to `emit` one row at a time.
+  public static func write(_ a: Analysis, to emit: (String) -> Void) {
+    emit(row(header))
     for v in a.verdicts {
       let c = v.connection
       let recorded = v.recordedBy ?? v.evidence.first
-      out += row([
+      emit(row([
         Timestamp.format(v.time), v.operation, v.connectionId, v.cause.rawValue, v.detail.rawValue,
         v.confidence.rawValue, v.newConnectionId, v.lambdaRequestId, v.sdkRequestId,
         c?.connectRequestedAt.map(Timestamp.format), c?.connectedAt.map(Timestamp.format),
@@ -21,9 +28,8 @@ public enum CSVReport {
         c?.client.sourceIp, c?.client.userAgent, c?.client.principalId, v.explanation,
         recorded.flatMap { a.inputName($0.origin) }, recorded.flatMap { $0.origin.line.map(String.init) },
         recorded?.text,
-      ])
+      ]))
     }
-    return out
   }
 
   static func row(_ fields: [String?]) -> String {

@@ -4,13 +4,19 @@
 public enum JSONLinesReport {
   public static func render(_ a: Analysis, _ context: ReportContext) -> String {
     var out = ""
+    write(a, context) { out += $0 }
+    return out
+  }
+
+  /// Writes the report to `emit` one line at a time.
+  public static func write(_ a: Analysis, _ context: ReportContext, to emit: (String) -> Void) {
     func line(_ type: String, _ body: (inout JSONWriter) -> Void) {
       var w = JSONWriter(pretty: false)
       w.object { w in
         w.field("type", type)
         body(&w)
       }
-      out += w.output + "\n"
+      emit(w.output + "\n")
     }
     for input in a.inputs { line("input") { JSONReport.inputFields(input, &$0) } }
     for v in a.verdicts { line("verdict") { JSONReport.verdictFields(v, a, &$0) } }
@@ -23,6 +29,5 @@ public enum JSONLinesReport {
       w.field("events", int: a.events)
       w.field("unparsed", int: a.unparsed)
     }
-    return out
   }
 }

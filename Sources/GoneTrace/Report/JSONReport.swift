@@ -4,7 +4,20 @@ public enum JSONReport {
   public static let schemaVersion = 1
 
   public static func render(_ a: Analysis, version: String, pretty: Bool = true) -> String {
-    var w = JSONWriter(pretty: pretty)
+    var out = ""
+    write(a, version: version, pretty: pretty) { out += $0 }
+    return out
+  }
+
+  /// Writes the report to `emit` in pieces of about a megabyte.
+  public static func write(_ a: Analysis, version: String, pretty: Bool = true, to emit: (String) -> Void) {
+    withoutActuallyEscaping(emit) { emit in
+      write(a, version: version, pretty: pretty, sink: emit)
+    }
+  }
+
+  private static func write(_ a: Analysis, version: String, pretty: Bool, sink: @escaping (String) -> Void) {
+    var w = JSONWriter(pretty: pretty, sink: sink)
     w.object { w in
       w.field("tool", "gonetrace")
       w.field("version", version)
@@ -17,14 +30,17 @@ public enum JSONReport {
       w.object { summaryFields(a, &$0) }
       w.key("verdicts")
       w.array { w in
-        for v in a.verdicts { w.object { verdictFields(v, a, &$0) } }
+        for v in a.verdicts {
+          w.object { verdictFields(v, a, &$0) }
+          w.drain()
+        }
       }
       w.key("diagnostics")
       w.array { w in
         for d in a.diagnostics { w.object { diagnosticFields(d, &$0) } }
       }
     }
-    return w.output + "\n"
+    sink(w.output + "\n")
   }
 
   static func inputFields(_ input: InputSummary, _ w: inout JSONWriter) {

@@ -6,7 +6,21 @@ struct JSONWriter {
   let pretty: Bool
   private var depth: Int { needsComma.count - 1 }
 
-  init(pretty: Bool) { self.pretty = pretty }
+  /// Receives the output in pieces as `drain` is called (a report of 100,000 verdicts is
+  /// written as it is built, never held whole).
+  private let sink: ((String) -> Void)?
+
+  init(pretty: Bool, sink: ((String) -> Void)? = nil) {
+    self.pretty = pretty
+    self.sink = sink
+  }
+
+  /// Hands what is written so far to the sink once it is over `threshold` bytes.
+  mutating func drain(over threshold: Int = 1 << 20) {
+    guard let sink, output.utf8.count >= threshold else { return }
+    sink(output)
+    output = ""
+  }
 
   private mutating func separator() {
     if needsComma[needsComma.count - 1] { output += "," }

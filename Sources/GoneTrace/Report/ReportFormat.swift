@@ -20,6 +20,23 @@ public enum ReportFormat: String, Sendable, CaseIterable {
   }
 
   public func render(_ a: Analysis, _ context: ReportContext) -> String {
+    var out = ""
+    write(a, context) { out += $0 }
+    return out
+  }
+
+  /// Writes the report to `emit` in pieces: the formats that list every verdict row by row
+  /// (JSON, JSON Lines, CSV) are streamed, so a large report is never held whole.
+  public func write(_ a: Analysis, _ context: ReportContext, to emit: (String) -> Void) {
+    switch self {
+    case .json: JSONReport.write(a, version: context.version, to: emit)
+    case .jsonl: JSONLinesReport.write(a, context, to: emit)
+    case .csv: CSVReport.write(a, to: emit)
+    default: emit(whole(a, context))
+    }
+  }
+
+  private func whole(_ a: Analysis, _ context: ReportContext) -> String {
     switch self {
     case .text: TextReport.render(a, context)
     case .json: JSONReport.render(a, version: context.version)

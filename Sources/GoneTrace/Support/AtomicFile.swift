@@ -15,13 +15,42 @@ public enum AtomicFile {
   }
 
   public static func write(_ data: Data, to path: String) throws(WriteError) {
-    let directory = (path as NSString).deletingLastPathComponent
-    let temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent
-      + ".tmp-\(getpid())"
-    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
-    var failure: String?
-    data.withUnsafeBytes { bytes in
+    let writer = try Writer(path: path)
+    data.withUnsafeBytes { writer.write($0) }
+    try writer.commit()
+  }
+
+  /// Writes in pieces (a streamed report): nothing appears at `path` until `commit`, and a
+  /// writer dropped without it leaves no temporary file behind.
+  public final class Writer {
+    let path: String
+    private let temporary: String
+    private var fd: Int32
+    private var failure: String?
+
+    public init(path: String) throws(WriteError) {
+      self.path = path
+      let directory = (path as NSString).deletingLastPathComponent
+      temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent
+        + ".tmp-\(getpid())"
+      fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+      guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    deinit {
+      if fd >= 0 {
+        close(fd)
+        unlink(temporary)
+      }
+    }
+
+    public func write(_ s: String) {
+      var s = s
+      s.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+      guard failure == nil, fd >= 0 else { return }
       var offset = 0
       while offset < bytes.count {
         let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -33,12 +62,17 @@ public enum AtomicFile {
         offset += n
       }
     }
-    if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-    close(fd)
-    if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
-    if let failure {
-      unlink(temporary)
-      throw WriteError(path: path, reason: failure)
+
+    /// Flushes and renames over `path`; the first write error, if any, is thrown here.
+    public func commit() throws(WriteError) {
+      if failure == nil, fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+      close(fd)
+      fd = -1
+      if failure == nil, rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+      if let failure {
+        unlink(temporary)
+        throw WriteError(path: path, reason: failure)
+      }
     }
   }
 }

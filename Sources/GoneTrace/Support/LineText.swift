@@ -1,0 +1,190 @@
+import Foundation
+
+/// The text of a log line kept as evidence. A run over a day of logs keeps hundreds of thousands
+/// of them (every request's lines, every Lambda link) and shows a few thousand: so the engine
+/// writes them to a `TextStore` (a temporary file) and keeps only where they are and a hash,
+/// and memory follows the number of records, not the bytes of their lines. The string is read
+/// back when a report shows it.
+///
+/// Ordering is by hash, then bytes: it only has to be total and the same in every run (it
+/// breaks ties between lines of the same millisecond, which no clock orders), and a hash
+/// compares without reading the lines back.
+public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible {
+  enum Storage {
+    case inline(String)
+    case stored(TextStore, offset: Int64)
+  }
+
+  let storage: Storage
+  public let hash: UInt64
+  public let byteCount: Int
+
+  public static let empty = LineText("")
+
+  public init(_ string: String) {
+    var s = string
+    (hash, byteCount) = s.withUTF8 { (LineText.hash(UnsafeRawBufferPointer($0)), $0.count) }
+    storage = .inline(s)
+  }
+
+  init(stored store: TextStore, offset: Int64, hash: UInt64, byteCount: Int) {
+    storage = .stored(store, offset: offset)
+    self.hash = hash
+    self.byteCount = byteCount
+  }
+
+  public var string: String {
+    switch storage {
+    case .inline(let s): return s
+    case .stored(let store, let offset): return store.string(at: offset, count: byteCount)
+    }
+  }
+
+  public var description: String { string }
+
+  public static func == (a: LineText, b: LineText) -> Bool {
+    a.hash == b.hash && a.byteCount == b.byteCount && (a.isSameStorage(b) || a.string == b.string)
+  }
+
+  public static func < (a: LineText, b: LineText) -> Bool {
+    if a.hash != b.hash { return a.hash < b.hash }
+    if a.byteCount != b.byteCount { return a.byteCount < b.byteCount }
+    if a.isSameStorage(b) { return false }
+    return Array(a.string.utf8).lexicographicallyPrecedes(Array(b.string.utf8))
+  }
+
+  public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+
+  private func isSameStorage(_ other: LineText) -> Bool {
+    if case .stored(let s1, let o1) = storage, case .stored(let s2, let o2) = other.storage { return s1 === s2 && o1 == o2 }
+    return false
+  }
+
+  /// A fast, stable 64-bit hash (the same in every run and on every machine: ordering and the
+  /// identity of a reported 410 across `--state` runs depend on it). Eight bytes at a time.
+  static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    let k: UInt64 = 0x9E37_79B9_7F4A_7C15
+    var h = k ^ UInt64(bytes.count)
+    var i = 0
+    let n = bytes.count
+    while i + 8 <= n {
+      h = (h ^ bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+      h ^= h >> 29
+      i += 8
+    }
+    if i < n {
+      var tail: UInt64 = 0
+      var shift: UInt64 = 0
+      while i < n {
+        tail |= UInt64(bytes[i]) << shift
+        shift += 8
+        i += 1
+      }
+      h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+    }
+    h ^= h >> 33
+    h = h &* k
+    return h ^ (h >> 31)
+  }
+}
+
+/// Where evidence lines are kept: an append-only temporary file, unlinked as soon as it is
+/// created, written through a buffer and read back with `pread` (lines still in the buffer are
+/// read from it). One per recognizer, so appends never contend. Without a writable temporary
+/// directory it keeps the lines in memory, and the run still works.
+public final class TextStore: @unchecked Sendable {
+  private let fd: Int32
+  private let lock = NSLock()
+  private static let bufferSize = 1 << 20
+  private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TextStore.bufferSize, alignment: 8)
+  private var buffered = 0
+  /// Bytes before the buffer (in the file, or in `memoryChunks`).
+  private var flushed: Int64 = 0
+  /// Memory mode: flushed buffers and the offset each starts at.
+  private var memoryChunks: [(start: Int64, bytes: [UInt8])] = []
+
+  public init() {
+    fd = TextStore.openTemporaryFile()
+  }
+
+  deinit {
+    if fd >= 0 { close(fd) }
+    buffer.deallocate()
+  }
+
+  private static func openTemporaryFile() -> Int32 {
+    let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    var template = Array((dir + "/gonetrace-evidence.XXXXXX").utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+    guard fd >= 0 else { return -1 }
+    template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+    return fd
+  }
+
+  /// Keeps `bytes` and returns its text (read back as UTF-8, ill-formed sequences repaired).
+  func append(_ bytes: UnsafeRawBufferPointer) -> LineText {
+    let h = LineText.hash(bytes)
+    lock.lock()
+    defer { lock.unlock() }
+    if buffered + bytes.count > buffer.count { flush() }
+    let offset = flushed + Int64(buffered)
+    if bytes.count > buffer.count {
+      // Longer than the buffer (not from the recognizer, which cuts lines to 1 KB): write through.
+      write(bytes)
+    } else {
+      UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<buffered + bytes.count]).copyMemory(from: bytes)
+      buffered += bytes.count
+    }
+    return LineText(stored: self, offset: offset, hash: h, byteCount: bytes.count)
+  }
+
+  private func flush() {
+    guard buffered > 0 else { return }
+    write(UnsafeRawBufferPointer(rebasing: buffer[0..<buffered]))
+    buffered = 0
+  }
+
+  private func write(_ bytes: UnsafeRawBufferPointer) {
+    if fd >= 0 {
+      var done = 0
+      while done < bytes.count {
+        let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(flushed) + off_t(done))
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return fallBackToMemory(bytes, written: done) }
+        done += n
+      }
+    } else {
+      memoryChunks.append((flushed, Array(bytes)))
+    }
+    flushed += Int64(bytes.count)
+  }
+
+  /// A full disk mid-run: what did not fit stays in memory (read back from there).
+  private func fallBackToMemory(_ bytes: UnsafeRawBufferPointer, written: Int) {
+    memoryChunks.append((flushed + Int64(written), Array(UnsafeRawBufferPointer(rebasing: bytes[written...]))))
+    flushed += Int64(bytes.count)
+  }
+
+  func string(at offset: Int64, count: Int) -> String {
+    lock.lock()
+    defer { lock.unlock() }
+    if offset >= flushed {
+      let start = Int(offset - flushed)
+      return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[start..<start + count]), as: UTF8.self)
+    }
+    if let chunk = memoryChunks.last(where: { $0.start <= offset }), offset + Int64(count) <= chunk.start + Int64(chunk.bytes.count) {
+      let start = Int(offset - chunk.start)
+      return String(decoding: chunk.bytes[start..<start + count], as: UTF8.self)
+    }
+    return String(unsafeUninitializedCapacity: count) { out in
+      var done = 0
+      while done < count {
+        let n = pread(fd, out.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        done += n
+      }
+      return done
+    }
+  }
+}
