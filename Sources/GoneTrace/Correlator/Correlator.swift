@@ -10,33 +10,71 @@ public struct CorrelationState: Sendable {
     var input: Int?
   }
 
+  /// Streams are named once per state and referred to by number: a gigabyte holds a few
+  /// hundred streams and hundreds of thousands of invocations.
+  typealias StreamID = Int32
+
+  /// When an invocation ran (`EpochMillis.max` / `.min` when its START / END was not read).
   struct InvocationRecord: Sendable {
-    var streamKey: StreamKey
-    var start: EpochMillis?
-    var end: EpochMillis?
+    var stream: StreamID
+    var start: EpochMillis = .max
+    var end: EpochMillis = .min
   }
 
   struct KeyedFact: Sendable {
     var fact: Fact
-    var streamKey: StreamKey
+    var stream: StreamID
+  }
+
+  /// A line naming the connection a management call of its invocation was aimed at: only what
+  /// `resolveTarget` reads of it, kept small (there is one per call a handler logs).
+  struct TargetHint: Sendable {
+    var connectionId: String
+    var lambdaRequestId: String?
+    var apigwRequestId: String?
+    var evidence: Evidence
+    var stream: StreamID
+  }
+
+  struct Link: Sendable {
+    var lambdaRequestId: CompactID
+    var evidence: Evidence
   }
 
   var requests: [String: RequestRecord] = [:]
   /// MESSAGE requests folded per connection: memory follows connections, not messages.
   var activity: [String: MessageActivity] = [:]
   /// API Gateway request id -> Lambda invocation id, with the line that said so.
-  var links: [String: (lambdaRequestId: String, evidence: Evidence)] = [:]
-  var invocations: [String: InvocationRecord] = [:]
+  var links: [CompactID: Link] = [:]
+  /// The same for MESSAGE requests, without the line: a message's link is only ever used to
+  /// find the invocation of a line naming the request (its evidence is shown only for the
+  /// `$connect` that triggered a call), and there is one per message.
+  var messageLinks: [CompactID: CompactID] = [:]
+  /// MESSAGE requests seen lately, so that their links (logged after the request's event) are
+  /// kept bare. Bounded: an id forgotten only costs its link's evidence being kept.
+  private var recentMessages: Set<CompactID> = []
+  var invocations: [CompactID: InvocationRecord] = [:]
   var gones: [KeyedFact] = []
-  var targets: [KeyedFact] = []
+  var targets: [TargetHint] = []
+  private(set) var streams: [StreamKey] = []
+  private var streamIDs: [StreamKey: StreamID] = [:]
 
   public init() {}
 
   /// Lines of one Lambda execution environment share a log stream, and one environment runs one
   /// invocation at a time: (group, stream) identifies where a line without a request id belongs.
   /// Inputs that do not name streams count as one stream each.
-  static func streamKey(_ f: Fact) -> StreamKey {
-    f.stream == nil ? StreamKey(group: nil, stream: nil, input: f.origin.input) : StreamKey(group: f.group, stream: f.stream)
+  mutating func stream(of f: Fact) -> StreamID {
+    let key = f.stream == nil ? StreamKey(group: nil, stream: nil, input: f.origin.input) : StreamKey(group: f.group, stream: f.stream)
+    return stream(key)
+  }
+
+  private mutating func stream(_ key: StreamKey) -> StreamID {
+    if let id = streamIDs[key] { return id }
+    let id = StreamID(streams.count)
+    streams.append(key)
+    streamIDs[key] = id
+    return id
   }
 
   public mutating func add(_ fact: Fact) {
@@ -46,42 +84,70 @@ public struct CorrelationState: Sendable {
       if let id = f.connectionId, RequestKind(eventType: f.eventType, routeKey: f.routeKey) == .message {
         let at = f.requestTime ?? fact.time
         activity[id, default: MessageActivity()].absorb(at, Evidence(fact))
+        if let apigw = f.apigwRequestId { noteMessage(CompactID(apigw)) }
         return
       }
       let key = f.apigwRequestId ?? "\(f.connectionId ?? "?")|\(f.eventType ?? f.routeKey ?? "?")|\(f.requestTime ?? fact.time)"
-      let evidence = Evidence(fact)
-      requests[key, default: RequestRecord()].absorb(f, time: fact.time, evidence: evidence)
+      requests[key, default: RequestRecord()].absorb(f, time: fact.time, evidence: Evidence(fact))
     case .link:
       guard let apigw = f.apigwRequestId, let lambda = f.lambdaRequestId else { return }
+      let key = CompactID(apigw), value = CompactID(lambda)
+      if recentMessages.contains(key) {
+        addMessageLink(key, value)
+        return
+      }
       let evidence = Evidence(fact)
       // One hash lookup: the same link is usually logged twice (integration id, response headers).
-      if let i = links.index(forKey: apigw) {
-        if evidence < links.values[i].evidence { links.values[i] = (lambda, evidence) }
+      if let i = links.index(forKey: key) {
+        if evidence < links.values[i].evidence { links.values[i] = Link(lambdaRequestId: value, evidence: evidence) }
       } else {
-        links[apigw] = (lambda, evidence)
+        links[key] = Link(lambdaRequestId: value, evidence: evidence)
       }
     case .invocationStart, .invocationEnd:
       guard let lambda = f.lambdaRequestId else { return }
+      let key = CompactID(lambda)
       let isStart = fact.kind == .invocationStart
       let time = fact.time
-      if let i = invocations.index(forKey: lambda) {
+      if let i = invocations.index(forKey: key) {
         if isStart {
-          invocations.values[i].start = invocations.values[i].start.minNonNil(time)
+          invocations.values[i].start = min(invocations.values[i].start, time)
         } else {
-          invocations.values[i].end = invocations.values[i].end.maxNonNil(time)
+          invocations.values[i].end = max(invocations.values[i].end, time)
         }
       } else {
-        var record = InvocationRecord(streamKey: CorrelationState.streamKey(fact))
+        var record = InvocationRecord(stream: stream(of: fact))
         if isStart { record.start = time } else { record.end = time }
-        invocations[lambda] = record
+        invocations[key] = record
       }
     case .gone:
-      gones.append(KeyedFact(fact: fact, streamKey: CorrelationState.streamKey(fact)))
+      gones.append(KeyedFact(fact: fact, stream: stream(of: fact)))
     case .target:
-      targets.append(KeyedFact(fact: fact, streamKey: CorrelationState.streamKey(fact)))
+      guard let id = f.connectionId else { return }
+      targets.append(TargetHint(connectionId: id, lambdaRequestId: f.lambdaRequestId, apigwRequestId: f.apigwRequestId,
+        evidence: Evidence(fact), stream: stream(of: fact)))
     case .invocation:
       break
     }
+  }
+
+  private mutating func noteMessage(_ apigw: CompactID) {
+    if let link = links.removeValue(forKey: apigw) {
+      addMessageLink(apigw, link.lambdaRequestId)
+    }
+    if recentMessages.count >= 65_536 { recentMessages.removeAll(keepingCapacity: true) }
+    recentMessages.insert(apigw)
+  }
+
+  private mutating func addMessageLink(_ apigw: CompactID, _ lambda: CompactID) {
+    // Two lines naming different invocations for one request: keep the same one whatever the order.
+    if let existing = messageLinks[apigw], existing < lambda { return }
+    messageLinks[apigw] = lambda
+  }
+
+  /// The invocation an API Gateway request ran, from either kind of link.
+  func lambdaRequestId(linkedTo apigw: String) -> String? {
+    let key = CompactID(apigw)
+    return (links[key]?.lambdaRequestId ?? messageLinks[key])?.string
   }
 
   /// Adds `delta` to every line number this state holds (a piece of a file read on its own,
@@ -97,13 +163,15 @@ public struct CorrelationState: Sendable {
     }
     for i in links.values.indices { shift(&links.values[i].evidence) }
     for i in gones.indices { shift(&gones[i].fact.origin) }
-    for i in targets.indices { shift(&targets[i].fact.origin) }
+    for i in targets.indices { shift(&targets[i].evidence) }
   }
 
   public mutating func merge(_ other: CorrelationState) {
     // Merging into an empty state gives `other` itself: skip re-inserting every entry (a big
     // input's state is otherwise copied once per merge level).
-    if requests.isEmpty, activity.isEmpty, links.isEmpty, invocations.isEmpty, gones.isEmpty, targets.isEmpty {
+    if requests.isEmpty, activity.isEmpty, links.isEmpty, messageLinks.isEmpty, invocations.isEmpty, gones.isEmpty,
+      targets.isEmpty, streams.isEmpty
+    {
       self = other
       return
     }
@@ -119,18 +187,22 @@ public struct CorrelationState: Sendable {
       if let existing = links[key], !(link.evidence < existing.evidence) { continue }
       links[key] = link
     }
+    for (key, lambda) in other.messageLinks { addMessageLink(key, lambda) }
+    // `other`'s stream numbers, in this state's numbering.
+    var streamMap: [StreamID] = []
+    streamMap.reserveCapacity(other.streams.count)
+    for key in other.streams { streamMap.append(stream(key)) }
     for (key, inv) in other.invocations {
-      if var mine = invocations[key] {
-        mine.start = mine.start.minNonNil(inv.start)
-        mine.end = mine.end.maxNonNil(inv.end)
-        invocations[key] = mine
+      if let i = invocations.index(forKey: key) {
+        invocations.values[i].start = min(invocations.values[i].start, inv.start)
+        invocations.values[i].end = max(invocations.values[i].end, inv.end)
       } else {
-        invocations[key] = inv
+        invocations[key] = InvocationRecord(stream: streamMap[Int(inv.stream)], start: inv.start, end: inv.end)
       }
     }
     for (id, a) in other.activity { activity[id, default: MessageActivity()].absorb(a) }
-    gones.append(contentsOf: other.gones)
-    targets.append(contentsOf: other.targets)
+    gones.append(contentsOf: other.gones.map { KeyedFact(fact: $0.fact, stream: streamMap[Int($0.stream)]) })
+    targets.append(contentsOf: other.targets.map { var t = $0; t.stream = streamMap[Int(t.stream)]; return t })
   }
 }
 
@@ -186,20 +258,27 @@ public struct CorrelationOptions: Sendable {
 }
 
 extension CorrelationState {
-  public func correlate(_ options: CorrelationOptions) -> Correlation {
+  /// Consumes the state: each part is released as soon as it has been used, so the run's peak
+  /// memory is the state or the correlation, not both.
+  public consuming func correlate(_ options: CorrelationOptions) -> Correlation {
     // Requests → connections.
     var timelines: [String: ConnectionTimeline] = [:]
     var triggerOf: [String: RequestRecord] = [:]
     var linkEvidence: [String: Evidence] = [:]
-    for (_, request) in requests.sorted(by: { $0.key < $1.key }) {
-      var r = request
-      if r.lambdaRequestId == nil, let apigw = r.apigwRequestId, let link = links[apigw] {
-        r.lambdaRequestId = link.lambdaRequestId
-        linkEvidence[link.lambdaRequestId] = link.evidence
+    for key in requests.keys.sorted() {
+      var r = requests[key]!
+      if r.lambdaRequestId == nil, let apigw = r.apigwRequestId {
+        let key = CompactID(apigw)
+        if let link = links[key] {
+          r.lambdaRequestId = link.lambdaRequestId.string
+          linkEvidence[r.lambdaRequestId!] = link.evidence
+        } else if let lambda = messageLinks[key] {
+          r.lambdaRequestId = lambda.string
+        }
       }
       if let lambda = r.lambdaRequestId {
         // The end of the integration is when a `$connect` completes.
-        if let end = invocations[lambda]?.end { r.lastLoggedAt = max(r.lastLoggedAt, end) }
+        if let end = invocations[CompactID(lambda)]?.end { r.lastLoggedAt = max(r.lastLoggedAt, end) }
         if let existing = triggerOf[lambda], existing.time <= r.time {} else { triggerOf[lambda] = r }
       }
       guard let id = r.connectionId, let kind = r.kind else { continue }
@@ -211,6 +290,7 @@ extension CorrelationState {
       }
       timelines[id] = timeline
     }
+    requests = [:]
     for (id, var t) in timelines {
       // Who the client is: as its `$connect` saw it, else as any later request did.
       t.connects.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
@@ -226,6 +306,7 @@ extension CorrelationState {
     for (id, a) in activity {
       timelines[id, default: ConnectionTimeline(connectionId: id)].activity = a
     }
+    activity = [:]
     var byClient: [String: [String]] = [:]
     for (id, t) in timelines {
       if let key = options.clientKey.key(t.client) { byClient[key, default: []].append(id) }
@@ -235,16 +316,21 @@ extension CorrelationState {
     }
 
     // Lines without a Lambda request id belong to the invocation running in their stream then.
-    var windows: [StreamKey: [(start: EpochMillis, end: EpochMillis, id: String)]] = [:]
-    for (id, inv) in invocations {
-      guard let start = inv.start ?? inv.end else { continue }
-      windows[inv.streamKey, default: []].append((start, inv.end ?? .max, id))
+    // Only the streams such lines were written to are indexed.
+    var wanted = Set(gones.lazy.filter { $0.fact.fields.lambdaRequestId == nil }.map(\.stream))
+    wanted.formUnion(targets.lazy.filter { $0.lambdaRequestId == nil }.map(\.stream))
+    var windows: [StreamID: [(start: EpochMillis, end: EpochMillis, id: CompactID)]] = [:]
+    if !wanted.isEmpty {
+      for (id, inv) in invocations where wanted.contains(inv.stream) {
+        guard inv.start != .max || inv.end != .min else { continue }
+        windows[inv.stream, default: []].append((inv.start == .max ? inv.end : inv.start, inv.end == .min ? .max : inv.end, id))
+      }
     }
-    func invocation(of keyed: KeyedFact) -> String? {
-      if let id = keyed.fact.fields.lambdaRequestId { return id }
-      if let apigw = keyed.fact.fields.apigwRequestId, let link = links[apigw] { return link.lambdaRequestId }
-      let t = keyed.fact.time
-      return windows[keyed.streamKey]?.filter { $0.start <= t && t <= $0.end }.max { $0.start < $1.start }?.id
+    invocations = [:]
+    func invocation(lambda: String?, apigw: String?, time t: EpochMillis, stream: StreamID) -> String? {
+      if let lambda { return lambda }
+      if let apigw, let lambda = lambdaRequestId(linkedTo: apigw) { return lambda }
+      return windows[stream]?.filter { $0.start <= t && t <= $0.end }.max { ($0.start, $0.id) < ($1.start, $1.id) }?.id.string
     }
 
     // The same event read twice (overlapping exports, a file given twice, a page fetched twice)
@@ -259,7 +345,8 @@ extension CorrelationState {
     var seen: [LineKey: (kept: Origin, ids: [String?])] = [:]
     var duplicates: [DuplicateLine] = []
     var groups: [String: [Fact]] = [:]
-    for keyed in gones.sorted(by: { ($0.fact.time, $0.fact.body, $0.fact.origin) < ($1.fact.time, $1.fact.body, $1.fact.origin) }) {
+    gones.sort { ($0.fact.time, $0.fact.body, $0.fact.origin) < ($1.fact.time, $1.fact.body, $1.fact.origin) }
+    for keyed in gones {
       let key = LineKey(time: keyed.fact.time, stream: keyed.fact.stream, text: keyed.fact.body)
       if let earlier = seen[key] {
         let id = keyed.fact.eventId
@@ -272,19 +359,24 @@ extension CorrelationState {
         seen[key] = (keyed.fact.origin, [keyed.fact.eventId])
       }
       var fact = keyed.fact
-      let lambda = invocation(of: keyed)
+      let lambda = invocation(lambda: fact.fields.lambdaRequestId, apigw: fact.fields.apigwRequestId, time: fact.time,
+        stream: keyed.stream)
       fact.fields.lambdaRequestId = lambda
+      let streamKey = streams[Int(keyed.stream)]
       let group = lambda.map { "λ" + $0 } ?? fact.fields.apigwRequestId.map { "apigw:" + $0 }
-        ?? "stream:\(keyed.streamKey.group ?? "")|\(keyed.streamKey.stream ?? "")|\(keyed.streamKey.input ?? -1)"
+        ?? "stream:\(streamKey.group ?? "")|\(streamKey.stream ?? "")|\(streamKey.input ?? -1)"
       groups[group, default: []].append(fact)
     }
-    var hints: [String: [Fact]] = [:]
-    for keyed in targets {
-      guard let lambda = invocation(of: keyed) else { continue }
-      var fact = keyed.fact
-      fact.fields.lambdaRequestId = lambda
-      hints["λ" + lambda, default: []].append(fact)
+    var hints: [String: [TargetHint]] = [:]
+    for hint in targets {
+      guard let lambda = invocation(lambda: hint.lambdaRequestId, apigw: hint.apigwRequestId, time: hint.evidence.time,
+        stream: hint.stream) else { continue }
+      hints["λ" + lambda, default: []].append(hint)
     }
+    gones = []
+    targets = []
+    links = [:]
+    messageLinks = [:]
 
     var calls: [GoneCall] = []
     for (group, facts) in groups.sorted(by: { $0.key < $1.key }) {
@@ -350,15 +442,16 @@ extension CorrelationState {
   /// A call whose lines do not name its target: the nearest line of the same invocation that
   /// names a connection (before the call, else after it), else, in a `$connect` invocation, the
   /// connection being connected (a handler posting to its own connection).
-  func resolveTarget(_ call: inout GoneCall, hints: [Fact], triggerOf: [String: RequestRecord], skew: EpochMillis) {
+  func resolveTarget(_ call: inout GoneCall, hints: [TargetHint], triggerOf: [String: RequestRecord], skew: EpochMillis) {
     guard call.target == nil else { return }
-    let before = hints.filter { $0.time <= call.time + skew }.max { ($0.time, $0.body) < ($1.time, $1.body) }
-    let after = hints.filter { $0.time > call.time + skew }.min { ($0.time, $0.body) < ($1.time, $1.body) }
-    if let hint = before ?? after, let id = hint.fields.connectionId {
-      call.target = id
+    func order(_ a: TargetHint, _ b: TargetHint) -> Bool { (a.evidence.time, a.evidence.body) < (b.evidence.time, b.evidence.body) }
+    let before = hints.filter { $0.evidence.time <= call.time + skew }.max(by: order)
+    let after = hints.filter { $0.evidence.time > call.time + skew }.min(by: order)
+    if let hint = before ?? after {
+      call.target = hint.connectionId
       call.targetSource = .invocationHint
-      call.targetEvidence = Evidence(hint)
-      if call.operation == nil { call.operation = GoneCall.operationNamed(in: hint.text) }
+      call.targetEvidence = hint.evidence
+      if call.operation == nil { call.operation = GoneCall.operationNamed(in: hint.evidence.text) }
       return
     }
     // Only for `$connect`: a welcome message to the connecting client is the classic pre-connect

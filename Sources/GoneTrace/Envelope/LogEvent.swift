@@ -2,14 +2,31 @@
 /// Positions are 1-based line numbers in the (inflated) input, or record numbers for envelopes
 /// that are not line-shaped (subscription payloads).
 public struct Origin: Sendable, Hashable, Comparable {
-  public var input: Int
-  public var line: Int?
-  public var record: Int?
+  // Packed in 16 bytes (from 40 as three Ints): every piece of evidence the correlation state
+  // keeps holds one. -1 is "none".
+  private var storedInput: Int32
+  private var storedRecord: Int32
+  private var storedLine: Int64
+
+  public var input: Int {
+    get { Int(storedInput) }
+    set { storedInput = Int32(clamping: newValue) }
+  }
+
+  public var line: Int? {
+    get { storedLine < 0 ? nil : Int(storedLine) }
+    set { storedLine = newValue.map(Int64.init) ?? -1 }
+  }
+
+  public var record: Int? {
+    get { storedRecord < 0 ? nil : Int(storedRecord) }
+    set { storedRecord = newValue.map { Int32(clamping: $0) } ?? -1 }
+  }
 
   public init(input: Int, line: Int? = nil, record: Int? = nil) {
-    self.input = input
-    self.line = line
-    self.record = record
+    storedInput = Int32(clamping: input)
+    storedLine = line.map(Int64.init) ?? -1
+    storedRecord = record.map { Int32(clamping: $0) } ?? -1
   }
 
   public static func < (a: Origin, b: Origin) -> Bool {

@@ -55,13 +55,11 @@ public enum Analyzer {
     let inputErrorsBeforeReading = inputErrors
     var inputErrors = inputErrors
     let resolutionErrors = diagnostics.filter { $0.severity == .error }
-    let results = readAll(inputs, options: options)
-    var state = CorrelationState()
+    var (results, state) = readAll(inputs, options: options)
     var summaries: [InputSummary] = []
     var retained: [RetainedEvent] = []
     var range: ClosedRange<EpochMillis>?
     for r in results {
-      state.merge(r.state)
       diagnostics.append(contentsOf: r.diagnostics)
       if let s = r.summary { summaries.append(s) }
       if let e = r.error { inputErrors.append(e) }
@@ -116,6 +114,7 @@ public enum Analyzer {
   struct InputResult: Sendable {
     var summary: InputSummary?
     var error: InputError?
+    /// Merged into the run's state as soon as the input is read (see `Collector`), then emptied.
     var state = CorrelationState()
     var diagnostics: [Diagnostic] = []
     var timeRange: ClosedRange<EpochMillis>?
@@ -124,8 +123,11 @@ public enum Analyzer {
 
   /// Reads inputs on `options.threads` workers: small inputs whole, one per worker; big
   /// line-shaped files in line-aligned pieces (`ChunkedReader`) so that one large file keeps
-  /// every worker busy. Pieces are joined in file order: the result does not depend on the split.
-  static func readAll(_ inputs: [Input], options: AnalysisOptions) -> [InputResult] {
+  /// every worker busy. Each input's (or piece's) state is merged into the run's state as soon
+  /// as it is read, so the run holds one state, not one per input plus their merge: merging is
+  /// commutative, and pieces are joined in file order, so the result does not depend on the
+  /// split or on which worker finishes first.
+  static func readAll(_ inputs: [Input], options: AnalysisOptions) -> ([InputResult], CorrelationState) {
     var plans: [Int: ChunkedReader.Plan] = [:]
     if options.threads > 1 {
       for (i, input) in inputs.enumerated() {
@@ -143,8 +145,7 @@ public enum Analyzer {
     }
     let work = queue
     let workers = max(1, min(options.threads, work.count))
-    let results = ResultBox(count: inputs.count)
-    let pieces = PieceBox(plans: plans)
+    let collector = Collector(count: inputs.count, plans: plans)
     let next = Counter()
     let plansCopy = plans
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -152,14 +153,13 @@ public enum Analyzer {
       while let w = next.take(below: work.count) {
         switch work[w] {
         case .whole(let i):
-          results.set(i, read(inputs[i], index: i, recognizer: recognizer, options: options))
+          collector.add(i, read(inputs[i], index: i, recognizer: recognizer, options: options))
         case .piece(let i, let k):
-          pieces.set(i, k, ChunkedReader.read(plansCopy[i]!, piece: k, recognizer: recognizer, options: options))
+          collector.add(i, piece: k, ChunkedReader.read(plansCopy[i]!, piece: k, recognizer: recognizer, options: options))
         }
       }
     }
-    for (i, plan) in plans { results.set(i, ChunkedReader.combine(plan, pieces.values(i))) }
-    return results.values
+    return collector.finished()
   }
 
   static func read(_ input: Input, index: Int, recognizer: Recognizer, options: AnalysisOptions) -> InputResult {
@@ -238,32 +238,41 @@ struct RecognizingSink: EventSink {
   }
 }
 
-/// Thread-safe slots for per-input results.
-final class ResultBox: @unchecked Sendable {
-  private var storage: [Analyzer.InputResult?]
+/// Gathers what the workers read: each input's result (its state merged into the run's at
+/// once and dropped) and the pieces of split inputs, joined in file order as they arrive.
+final class Collector: @unchecked Sendable {
+  private var results: [Analyzer.InputResult?]
+  private var joins: [Int: ChunkedReader.Join]
+  private var state = CorrelationState()
   private let lock = NSLock()
-  init(count: Int) { storage = Array(repeating: nil, count: count) }
-  func set(_ i: Int, _ value: Analyzer.InputResult) {
-    lock.lock()
-    storage[i] = value
-    lock.unlock()
-  }
-  var values: [Analyzer.InputResult] { storage.map { $0! } }
-}
 
-/// Thread-safe slots for the pieces of split inputs.
-final class PieceBox: @unchecked Sendable {
-  private var storage: [Int: [ChunkedReader.PieceResult?]]
-  private let lock = NSLock()
-  init(plans: [Int: ChunkedReader.Plan]) {
-    storage = plans.mapValues { Array(repeating: nil, count: $0.starts.count) }
+  init(count: Int, plans: [Int: ChunkedReader.Plan]) {
+    results = Array(repeating: nil, count: count)
+    joins = plans.mapValues(ChunkedReader.Join.init)
   }
-  func set(_ i: Int, _ k: Int, _ value: ChunkedReader.PieceResult) {
+
+  func add(_ i: Int, _ result: Analyzer.InputResult) {
+    var result = result
+    let inputState = result.state
+    result.state = CorrelationState()
     lock.lock()
-    storage[i]![k] = value
-    lock.unlock()
+    defer { lock.unlock() }
+    state.merge(inputState)
+    results[i] = result
   }
-  func values(_ i: Int) -> [ChunkedReader.PieceResult] { storage[i]!.map { $0! } }
+
+  func add(_ i: Int, piece k: Int, _ piece: ChunkedReader.PieceResult) {
+    lock.lock()
+    defer { lock.unlock() }
+    joins[i]!.add(k, piece, into: &state)
+    if joins[i]!.isComplete { results[i] = joins[i]!.finished() }
+  }
+
+  func finished() -> ([Analyzer.InputResult], CorrelationState) {
+    lock.lock()
+    defer { lock.unlock() }
+    return (results.map { $0! }, state)
+  }
 }
 
 final class Counter: @unchecked Sendable {

@@ -156,14 +156,37 @@ enum ChunkedReader {
     return result
   }
 
-  /// Joins the pieces of one input, in order, into the result of reading it whole.
-  static func combine(_ plan: Plan, _ pieces: [PieceResult]) -> Analyzer.InputResult {
-    var result = Analyzer.InputResult()
-    var summary = InputSummary(name: plan.input.name, format: plan.format, compressed: false, events: 0,
-      unparsed: 0, bytes: plan.size)
-    var linesBefore = 0
-    var content = ContentTally()
-    for var piece in pieces {
+  /// Joins the pieces of one input as they finish, into the result of reading it whole. A
+  /// piece's lines are shifted by the lines of the pieces before it, so it is folded in once
+  /// those are: pieces finishing out of order wait, the rest are merged at once and freed (two
+  /// workers finish pieces nearly in order, so only a piece or two is ever held apart).
+  struct Join {
+    let plan: Plan
+    private var waiting: [Int: PieceResult] = [:]
+    private var next = 0
+    private var linesBefore = 0
+    private var content = ContentTally()
+    private var result = Analyzer.InputResult()
+
+    init(_ plan: Plan) {
+      self.plan = plan
+      result.summary = InputSummary(name: plan.input.name, format: plan.format, compressed: false, events: 0,
+        unparsed: 0, bytes: plan.size)
+    }
+
+    var isComplete: Bool { next == plan.starts.count }
+
+    /// Takes piece `k`; merges the pieces now in order into `state`.
+    mutating func add(_ k: Int, _ piece: PieceResult, into state: inout CorrelationState) {
+      waiting[k] = piece
+      while let piece = waiting.removeValue(forKey: next) {
+        fold(piece, into: &state)
+        next += 1
+      }
+    }
+
+    private mutating func fold(_ piece: PieceResult, into state: inout CorrelationState) {
+      var piece = piece
       content.append(piece.content, linesBefore: linesBefore)
       if linesBefore > 0 {
         piece.state.shiftLines(by: linesBefore)
@@ -172,19 +195,23 @@ enum ChunkedReader {
         }
       }
       linesBefore += piece.lines
-      result.state.merge(piece.state)
+      state.merge(piece.state)
       result.diagnostics.append(contentsOf: piece.diagnostics)
-      summary.events += piece.events
-      summary.unparsed += piece.unparsed
+      result.summary!.events += piece.events
+      result.summary!.unparsed += piece.unparsed
       if let e = piece.error, result.error == nil { result.error = e }
       if let r = piece.timeRange {
         result.timeRange = result.timeRange.map { min($0.lowerBound, r.lowerBound)...max($0.upperBound, r.upperBound) } ?? r
       }
     }
-    // As `EnvelopeReader` does: content warnings after the input's own diagnostics.
-    result.diagnostics += content.diagnostics(input: plan.input.name)
-    result.summary = summary
-    return result
+
+    /// The input's result once every piece is in (its state already merged).
+    func finished() -> Analyzer.InputResult {
+      var r = result
+      // As `EnvelopeReader` does: content warnings after the input's own diagnostics.
+      r.diagnostics += content.diagnostics(input: plan.input.name)
+      return r
+    }
   }
 }
 
