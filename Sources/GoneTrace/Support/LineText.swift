@@ -103,17 +103,21 @@ public final class TextStore: @unchecked Sendable {
   /// Memory mode: flushed buffers and the offset each starts at.
   private var memoryChunks: [(start: Int64, bytes: [UInt8])] = []
 
-  public init() {
-    fd = TextStore.openTemporaryFile()
+  /// `directory` defaults to `$TMPDIR`, else /tmp.
+  public init(directory: String? = nil) {
+    let dir = directory ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    fd = TextStore.openTemporaryFile(in: dir)
   }
+
+  /// Whether the lines are in a file (false: kept in memory, no temporary directory was writable).
+  public var isFileBacked: Bool { fd >= 0 }
 
   deinit {
     if fd >= 0 { close(fd) }
     buffer.deallocate()
   }
 
-  private static func openTemporaryFile() -> Int32 {
-    let dir = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+  private static func openTemporaryFile(in dir: String) -> Int32 {
     var template = Array((dir + "/gonetrace-evidence.XXXXXX").utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else { return -1 }
@@ -122,7 +126,7 @@ public final class TextStore: @unchecked Sendable {
   }
 
   /// Keeps `bytes` and returns its text (read back as UTF-8, ill-formed sequences repaired).
-  func append(_ bytes: UnsafeRawBufferPointer) -> LineText {
+  public func append(_ bytes: UnsafeRawBufferPointer) -> LineText {
     let h = LineText.hash(bytes)
     lock.lock()
     defer { lock.unlock() }

@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+@testable import GoneTrace
+
+/// How the correlation state keeps a gigabyte's worth of evidence small: lines in a temporary
+/// file (`TextStore`), ids inline (`CompactID`), origins packed. Each must give back exactly what
+/// was put in, and compare exactly as the plain values do.
+@Suite struct CompactStorageTests {
+  /// Lines of every size and content, enough to pass the store's 1 MiB buffer several times, so
+  /// some are read back from the file and some from the buffer.
+  static func sampleLines() -> [[UInt8]] {
+    var rng = SystemRandomNumberGenerator()
+    var lines: [[UInt8]] = [[], Array("(61TKXe7OZtMFjyQ=) Extended Request Id: 61TKXe7OZtMFjyQ=".utf8)]
+    lines.append([0x66, 0xFF, 0xFE, 0x6F, 0xC3])  // ill-formed UTF-8, cut mid-sequence
+    lines.append(Array("café ☕ 𝄞".utf8))
+    for n in 0..<4_000 {
+      let length = n % 97 == 0 ? 5_000 : Int.random(in: 1...1_100, using: &rng)
+      lines.append((0..<length).map { _ in UInt8.random(in: 0x20...0x7E, using: &rng) })
+    }
+    lines.append([UInt8](repeating: 0x61, count: 3 << 20))  // longer than the buffer: written through
+    return lines
+  }
+
+  static func roundTrip(_ store: TextStore) {
+    let lines = sampleLines()
+    let texts = lines.map { line in line.withUnsafeBytes { store.append($0) } }
+    for (line, text) in zip(lines, texts) {
+      let expected = String(decoding: line, as: UTF8.self)
+      #expect(text.string == expected)
+      #expect(text == LineText(expected) || line != Array(expected.utf8), "a stored line equals the same line inline")
+      #expect(text.byteCount == line.count)
+    }
+  }
+
+  @Test func linesComeBackFromTheTemporaryFileAndTheBuffer() {
+    let store = TextStore()
+    #expect(store.isFileBacked)
+    Self.roundTrip(store)
+  }
+
+  @Test func withoutAWritableTemporaryDirectoryLinesAreKeptInMemory() {
+    let store = TextStore(directory: "/nonexistent/gonetrace-\(getpid())")
+    #expect(!store.isFileBacked)
+    Self.roundTrip(store)
+  }
+
+  @Test func lineTextOrderIsTotalAndEqualityIsByContent() {
+    let store = TextStore()
+    let words = ["", "a", "b", "ab", "GoneException", "(65muTWVBnVMFDlw=) Endpoint response headers: {}",
+      String(repeating: "x", count: 2_000)]
+    let stored = words.map { w in Array(w.utf8).withUnsafeBytes { store.append($0) } }
+    let inline = words.map(LineText.init)
+    let all = stored + inline
+    for a in all {
+      for b in all {
+        let same = a.string == b.string
+        #expect((a == b) == same, "\(a) vs \(b)")
+        #expect(!(a < b && b < a))
+        #expect(same || a < b || b < a, "distinct lines are ordered")
+        if same { #expect(a.hashValue == b.hashValue) }
+      }
+    }
+    // Transitive: sorting any arrangement gives one order of contents.
+    let sorted = all.sorted().map(\.string)
+    #expect(all.reversed().sorted().map(\.string) == sorted)
+  }
+
+  @Test func compactIDsAreEqualExactlyWhenTheirStringsAre() {
+    let ids = [
+      "", "a", "61TKXe7OZtMFjyQ=", "61TKXe7OZtMFjyQ", "61TKXe7OZtMFjyQ==", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaab",
+      "e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba", "E0D9E094-89D0-4A1B-ADE5-8F2AE67B4DBA", "e0d9e094-89d0-4a1b-ade5-8f2ae67b4dbb",
+      "e0d9e094x89d0-4a1b-ade5-8f2ae67b4dba", "a\u{0}b", "a", "an id that is longer than sixteen bytes", "é",
+    ]
+    for a in ids {
+      #expect(CompactID(a).string == a, "\(a) round-trips")
+      for b in ids {
+        #expect((CompactID(a) == CompactID(b)) == (a == b), "\(a) vs \(b)")
+        #expect((CompactID(a) < CompactID(b)) == (a < b))
+      }
+    }
+    if case .uuid = CompactID("e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba") {} else { Issue.record("a UUID is held as 16 bytes") }
+    if case .short = CompactID("61TKXe7OZtMFjyQ=") {} else { Issue.record("an API Gateway id is held inline") }
+    #expect(MemoryLayout<CompactID>.size <= 17)
+  }
+
+  @Test func packedOriginsKeepLinesRecordsAndOrder() {
+    let origins = [
+      Origin(input: 0), Origin(input: 0, line: 1), Origin(input: 0, line: 5_000_000_000), Origin(input: 3, record: 7),
+      Origin(input: 3, line: 0), Origin(input: 2, line: 12),
+    ]
+    #expect(origins[0].line == nil && origins[0].record == nil)
+    #expect(origins[2].line == 5_000_000_000)
+    #expect(origins[3].record == 7 && origins[3].line == nil)
+    var o = origins[1]
+    o.line = nil
+    o.record = 4
+    #expect(o == Origin(input: 0, record: 4))
+    for a in origins {
+      for b in origins {
+        #expect((a < b) == ((a.input, a.line ?? 0, a.record ?? 0) < (b.input, b.line ?? 0, b.record ?? 0)))
+      }
+    }
+    #expect(MemoryLayout<Origin>.size == 16)
+  }
+
+  static func fact(_ kind: Fact.Kind, _ time: EpochMillis, line: Int, _ fields: (inout FactFields) -> Void) -> Fact {
+    var f = FactFields()
+    fields(&f)
+    return Fact(kind: kind, rule: "test", time: time, origin: Origin(input: 0, line: line), fields: f, text: "line \(line)")
+  }
+
+  /// A MESSAGE request's link is kept without its line, whichever of the two is read first, and
+  /// still names the invocation; a `$connect`'s link keeps its line as evidence.
+  @Test func messageLinksAreKeptBareAndStillResolve() {
+    let message = Self.fact(.request, 1_000, line: 1) {
+      $0.apigwRequestId = "61TKXe7OZtMFjyQ="
+      $0.connectionId = "61TKWfYfoAMCJ1Q="
+      $0.eventType = "MESSAGE"
+    }
+    let link = Self.fact(.link, 1_001, line: 2) {
+      $0.apigwRequestId = "61TKXe7OZtMFjyQ="
+      $0.lambdaRequestId = "e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba"
+    }
+    for order in [[message, link], [link, message]] {
+      var state = CorrelationState()
+      for f in order { state.add(f) }
+      #expect(state.links.isEmpty)
+      #expect(state.messageLinks.count == 1)
+      #expect(state.lambdaRequestId(linkedTo: "61TKXe7OZtMFjyQ=") == "e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba")
+    }
+    var connect = message
+    connect.fields.eventType = "CONNECT"
+    var state = CorrelationState()
+    state.add(connect)
+    state.add(link)
+    #expect(state.links.count == 1 && state.messageLinks.isEmpty)
+    let correlation = state.correlate(CorrelationOptions())
+    #expect(correlation.linkEvidence["e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba"]?.text == "line 2")
+    #expect(correlation.triggerOf["e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba"]?.connectionId == "61TKWfYfoAMCJ1Q=")
+  }
+
+  /// A streamed report is the rendered one, cut into pieces.
+  @Test func aDrainedJSONWriterWritesTheSameBytes() {
+    func build(_ w: inout JSONWriter) {
+      w.array { w in
+        for i in 0..<500 {
+          w.object { w in
+            w.field("i", int: i)
+            w.field("text", "line \(i) \"quoted\"\n")
+          }
+          w.drain(over: 100)
+        }
+      }
+    }
+    var whole = JSONWriter(pretty: true)
+    build(&whole)
+    var pieces: [String] = []
+    var streamed = JSONWriter(pretty: true) { pieces.append($0) }
+    build(&streamed)
+    #expect(pieces.count > 10)
+    #expect(pieces.joined() + streamed.output == whole.output)
+  }
+
+  @Test func anAtomicWriterShowsNothingUntilCommitted() throws {
+    let dir = Fixture.directory()
+    let path = dir.appendingPathComponent("report.json").path
+    do {
+      let writer = try AtomicFile.Writer(path: path)
+      writer.write("{\"partial\":")
+      #expect(!FileManager.default.fileExists(atPath: path))
+    }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty, "a dropped writer leaves nothing")
+    let writer = try AtomicFile.Writer(path: path)
+    for i in 0..<3 { writer.write("\(i)") }
+    #expect(!FileManager.default.fileExists(atPath: path))
+    try writer.commit()
+    #expect(try String(contentsOfFile: path, encoding: .utf8) == "012")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["report.json"])
+  }
+}
