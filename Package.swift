@@ -16,7 +16,9 @@ let package = Package(
     .systemLibrary(
       name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-    .target(name: "GoneTrace", dependencies: ["CPCRE2", "CZlib"]),
+    // glibc's mallopt (no library to link: it is libc).
+    .systemLibrary(name: "CMalloc"),
+    .target(name: "GoneTrace", dependencies: ["CPCRE2", "CZlib", "CMalloc"]),
     .executableTarget(
       name: "gonetrace",
       dependencies: [

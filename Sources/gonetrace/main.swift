@@ -305,6 +305,7 @@ enum Output {
 }
 
 signal(SIGPIPE, SIG_IGN)
+Allocator.returnLargeBlocksToTheSystem()
 do {
   var command = try Gonetrace.parseAsRoot()
   try command.run()
