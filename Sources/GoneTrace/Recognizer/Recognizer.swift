@@ -219,6 +219,14 @@ public final class Recognizer {
       }
     }
     var text: LineText?
+    // A MESSAGE request's line is kept only until the connection's next message replaces it:
+    // as a string, not in the evidence file, which would otherwise receive every message of
+    // the run (half the input's bytes) to keep one per connection.
+    let onlyMessages = mine.allSatisfy { i in
+      facts[i].kind == .invocation || facts[i].kind == .invocationStart || facts[i].kind == .invocationEnd
+        || (facts[i].kind == .request && facts[i].fields.connectionId != nil
+          && RequestKind(eventType: facts[i].fields.eventType, routeKey: facts[i].fields.routeKey) == .message)
+    }
     var kept = first
     for i in mine {
       if facts[i].kind == .invocation, !keepsContextFacts { continue }  // context only
@@ -236,7 +244,9 @@ public final class Recognizer {
         continue  // the connection a printed event names is the sender's, not a target
       }
       if facts[i].kind != .invocationStart && facts[i].kind != .invocationEnd {
-        if text == nil { text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: textStore) }
+        if text == nil {
+          text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: onlyMessages ? nil : textStore)
+        }
         facts[i].body = text!
       }
       if kept != i { facts.swapAt(kept, i) }
@@ -245,17 +255,18 @@ public final class Recognizer {
     if kept < facts.count { facts.removeSubrange(kept...) }
   }
 
-  /// The message as evidence, kept in `store`: cut to `maxBytes` with ` …` appended. (Decoding
-  /// the cut bytes and the ellipsis together gives the same string as decoding them apart: a
-  /// multi-byte sequence split by the cut is replaced by U+FFFD either way.)
-  static func evidenceText(_ m: UnsafeRawBufferPointer, maxBytes: Int, store: TextStore) -> LineText {
-    guard m.count > maxBytes else { return store.append(m) }
+  /// The message as evidence, kept in `store` (or as a string without one): cut to `maxBytes`
+  /// with ` …` appended. (Decoding the cut bytes and the ellipsis together gives the same string
+  /// as decoding them apart: a multi-byte sequence split by the cut is replaced by U+FFFD either way.)
+  static func evidenceText(_ m: UnsafeRawBufferPointer, maxBytes: Int, store: TextStore?) -> LineText {
+    func keep(_ bytes: UnsafeRawBufferPointer) -> LineText { store?.append(bytes) ?? LineText(String(bytes: bytes)) }
+    guard m.count > maxBytes else { return keep(m) }
     let ellipsis: StaticString = " …"
     return withUnsafeTemporaryAllocation(byteCount: maxBytes + ellipsis.utf8CodeUnitCount, alignment: 1) { buffer in
       buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: m[0..<maxBytes]))
       UnsafeMutableRawBufferPointer(rebasing: buffer[maxBytes...]).copyMemory(
         from: UnsafeRawBufferPointer(start: ellipsis.utf8Start, count: ellipsis.utf8CodeUnitCount))
-      return store.append(UnsafeRawBufferPointer(buffer))
+      return keep(UnsafeRawBufferPointer(buffer))
     }
   }
 
