@@ -19,7 +19,7 @@ public func fuzzEnvelope(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
   let limits = fuzzLimits(chunk: step * 3)
 
   // 1. As a file would be read: head, gzip layers, detection, decoder.
-  var sink = RecognizingSink(recognizer: envelopeRecognizer, inputName: input.name)
+  var sink = RecognizingSink(recognizer: envelopeRecognizer, inputName: input.name, retainWindow: nil)
   var summaries: [InputSummary] = []
   if let s = try? EnvelopeReader.read(MemorySource(body, step: step), input: input, index: 0,
     forcedFormat: forced, limits: limits, into: &sink)

@@ -30,7 +30,7 @@ public func fuzzRecognizer(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
   KeyValueExtractor.forEachValue(of: Array("connectionId".utf8), in: bytes) { _ in false }
 
   // Each line an event, through the recognizer into the correlator.
-  var sink = RecognizingSink(recognizer: lineRecognizer, inputName: "fuzz")
+  var sink = RecognizingSink(recognizer: lineRecognizer, inputName: "fuzz", retainWindow: nil)
   var start = 0
   var line = 0
   let streams = ["a", "b", nil]

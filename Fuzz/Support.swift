@@ -42,7 +42,8 @@ func finishPipeline(_ sink: RecognizingSink, summaries: [InputSummary]) {
   let verdicts = Classifier().classify(correlation)
   let analysis = Analysis(inputs: summaries, diagnostics: sink.diagnostics, inputErrors: [],
     correlation: correlation, verdicts: verdicts, timeRange: sink.timeRange)
-  _ = TextReport.render(analysis)
-  _ = JSONReport.render(analysis, version: "fuzz")
+  // Every format, streamed ones included: reports read evidence back from the evidence file.
+  let context = ReportContext(version: "fuzz", generatedAt: 0)
+  for format in ReportFormat.allCases { _ = format.render(analysis, context) }
   for id in correlation.timelines.keys.prefix(2) { _ = TextReport.explain(id, analysis) }
 }
