@@ -10,7 +10,8 @@ import Testing
   /// some are read back from the file and some from the buffer.
   static func sampleLines() -> [[UInt8]] {
     var rng = SystemRandomNumberGenerator()
-    var lines: [[UInt8]] = [[], Array("(61TKXe7OZtMFjyQ=) Extended Request Id: 61TKXe7OZtMFjyQ=".utf8)]
+    // log-formats.md §2.2, a verbatim execution-log line.
+    var lines: [[UInt8]] = [[], Array("(515f1e99-39db-11e9-9e96-01e5c04505b9) AWS Integration Endpoint RequestId : 57593f79-6e46-4a6f-91b1-f5d848cc2059".utf8)]
     lines.append([0x66, 0xFF, 0xFE, 0x6F, 0xC3])  // ill-formed UTF-8, cut mid-sequence
     lines.append(Array("café ☕ 𝄞".utf8))
     for n in 0..<4_000 {
@@ -67,9 +68,9 @@ import Testing
 
   @Test func compactIDsAreEqualExactlyWhenTheirStringsAre() {
     let ids = [
-      "", "a", "61TKXe7OZtMFjyQ=", "61TKXe7OZtMFjyQ", "61TKXe7OZtMFjyQ==", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaab",
-      "e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba", "E0D9E094-89D0-4A1B-ADE5-8F2AE67B4DBA", "e0d9e094-89d0-4a1b-ade5-8f2ae67b4dbb",
-      "e0d9e094x89d0-4a1b-ade5-8f2ae67b4dba", "a\u{0}b", "a", "an id that is longer than sixteen bytes", "é",
+      "", "a", "Iq9gjE_aIAMFZTg=", "Iq9gjE_aIAMFZTg", "Iq9gjE_aIAMFZTg==", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaab",
+      "57593f79-6e46-4a6f-91b1-f5d848cc2059", "57593F79-6E46-4A6F-91B1-F5D848CC2059", "57593f79-6e46-4a6f-91b1-f5d848cc2058",
+      "57593f79x6e46-4a6f-91b1-f5d848cc2059", "a\u{0}b", "a", "an id that is longer than sixteen bytes", "é",
     ]
     for a in ids {
       #expect(CompactID(a).string == a, "\(a) round-trips")
@@ -78,8 +79,8 @@ import Testing
         #expect((CompactID(a) < CompactID(b)) == (a < b))
       }
     }
-    if case .uuid = CompactID("e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba") {} else { Issue.record("a UUID is held as 16 bytes") }
-    if case .short = CompactID("61TKXe7OZtMFjyQ=") {} else { Issue.record("an API Gateway id is held inline") }
+    if case .uuid = CompactID("57593f79-6e46-4a6f-91b1-f5d848cc2059") {} else { Issue.record("a UUID is held as 16 bytes") }
+    if case .short = CompactID("Iq9gjE_aIAMFZTg=") {} else { Issue.record("an API Gateway id is held inline") }
     #expect(MemoryLayout<CompactID>.size <= 17)
   }
 
@@ -110,23 +111,24 @@ import Testing
   }
 
   /// A MESSAGE request's link is kept without its line, whichever of the two is read first, and
-  /// still names the invocation; a `$connect`'s link keeps its line as evidence.
+  /// still names the invocation; a `$connect`'s link keeps its line as evidence. (Ids from
+  /// log-formats.md: the §2.3 access-log row's requestId and connectionId, the §2.2 Lambda id.)
   @Test func messageLinksAreKeptBareAndStillResolve() {
     let message = Self.fact(.request, 1_000, line: 1) {
-      $0.apigwRequestId = "61TKXe7OZtMFjyQ="
-      $0.connectionId = "61TKWfYfoAMCJ1Q="
+      $0.apigwRequestId = "Iq9gjE_aIAMFZTg="
+      $0.connectionId = "Iq8gj1UmIAMCKpA="
       $0.eventType = "MESSAGE"
     }
     let link = Self.fact(.link, 1_001, line: 2) {
-      $0.apigwRequestId = "61TKXe7OZtMFjyQ="
-      $0.lambdaRequestId = "e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba"
+      $0.apigwRequestId = "Iq9gjE_aIAMFZTg="
+      $0.lambdaRequestId = "57593f79-6e46-4a6f-91b1-f5d848cc2059"
     }
     for order in [[message, link], [link, message]] {
       var state = CorrelationState()
       for f in order { state.add(f) }
       #expect(state.links.isEmpty)
       #expect(state.messageLinks.count == 1)
-      #expect(state.lambdaRequestId(linkedTo: "61TKXe7OZtMFjyQ=") == "e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba")
+      #expect(state.lambdaRequestId(linkedTo: "Iq9gjE_aIAMFZTg=") == "57593f79-6e46-4a6f-91b1-f5d848cc2059")
     }
     var connect = message
     connect.fields.eventType = "CONNECT"
@@ -135,8 +137,8 @@ import Testing
     state.add(link)
     #expect(state.links.count == 1 && state.messageLinks.isEmpty)
     let correlation = state.correlate(CorrelationOptions())
-    #expect(correlation.linkEvidence["e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba"]?.text == "line 2")
-    #expect(correlation.triggerOf["e0d9e094-89d0-4a1b-ade5-8f2ae67b4dba"]?.connectionId == "61TKWfYfoAMCJ1Q=")
+    #expect(correlation.linkEvidence["57593f79-6e46-4a6f-91b1-f5d848cc2059"]?.text == "line 2")
+    #expect(correlation.triggerOf["57593f79-6e46-4a6f-91b1-f5d848cc2059"]?.connectionId == "Iq8gj1UmIAMCKpA=")
   }
 
   /// A streamed report is the rendered one, cut into pieces.

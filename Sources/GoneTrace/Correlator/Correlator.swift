@@ -81,7 +81,7 @@ public struct CorrelationState: Sendable {
     let f = fact.fields
     switch fact.kind {
     case .request:
-      if let id = f.connectionId, RequestKind(eventType: f.eventType, routeKey: f.routeKey) == .message {
+      if fact.isMessageRequest, let id = f.connectionId {
         let at = f.requestTime ?? fact.time
         activity[id, default: MessageActivity()].absorb(at, Evidence(fact))
         if let apigw = f.apigwRequestId { noteMessage(CompactID(apigw)) }

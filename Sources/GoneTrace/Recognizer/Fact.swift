@@ -161,6 +161,13 @@ public struct Fact: Sendable, Equatable {
   /// read twice from two distinct events with the same time and text).
   public var eventId: String? = nil
 
+  /// An inbound message on a known connection: folded into that connection's activity, its
+  /// line kept only until the next message replaces it.
+  var isMessageRequest: Bool {
+    kind == .request && fields.connectionId != nil
+      && RequestKind(eventType: fields.eventType, routeKey: fields.routeKey) == .message
+  }
+
   public init(kind: Kind, rule: String, time: EpochMillis, origin: Origin, group: String? = nil, stream: String? = nil,
     fields: FactFields, body: LineText, eventId: String? = nil)
   {

@@ -224,8 +224,7 @@ public final class Recognizer {
     // the run (half the input's bytes) to keep one per connection.
     let onlyMessages = mine.allSatisfy { i in
       facts[i].kind == .invocation || facts[i].kind == .invocationStart || facts[i].kind == .invocationEnd
-        || (facts[i].kind == .request && facts[i].fields.connectionId != nil
-          && RequestKind(eventType: facts[i].fields.eventType, routeKey: facts[i].fields.routeKey) == .message)
+        || facts[i].isMessageRequest
     }
     var kept = first
     for i in mine {

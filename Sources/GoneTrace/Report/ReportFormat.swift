@@ -32,19 +32,10 @@ public enum ReportFormat: String, Sendable, CaseIterable {
     case .json: JSONReport.write(a, version: context.version, to: emit)
     case .jsonl: JSONLinesReport.write(a, context, to: emit)
     case .csv: CSVReport.write(a, to: emit)
-    default: emit(whole(a, context))
-    }
-  }
-
-  private func whole(_ a: Analysis, _ context: ReportContext) -> String {
-    switch self {
-    case .text: TextReport.render(a, context)
-    case .json: JSONReport.render(a, version: context.version)
-    case .jsonl: JSONLinesReport.render(a, context)
-    case .csv: CSVReport.render(a)
-    case .markdown: MarkdownReport.render(a, context)
-    case .html: HTMLReport.render(a, context)
-    case .prometheus: PrometheusReport.render(a, context)
+    case .text: emit(TextReport.render(a, context))
+    case .markdown: emit(MarkdownReport.render(a, context))
+    case .html: emit(HTMLReport.render(a, context))
+    case .prometheus: emit(PrometheusReport.render(a, context))
     }
   }
 }
