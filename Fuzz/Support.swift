@@ -41,7 +41,7 @@ func finishPipeline(_ sink: RecognizingSink, summaries: [InputSummary]) {
   let correlation = sink.state.correlate(CorrelationOptions())
   let verdicts = Classifier().classify(correlation)
   let analysis = Analysis(inputs: summaries, diagnostics: sink.diagnostics, inputErrors: [],
-    correlation: correlation, verdicts: verdicts, timeRange: sink.timeRange)
+    timelines: correlation.timelines, verdicts: verdicts, timeRange: sink.timeRange)
   // Every format, streamed ones included: reports read evidence back from the evidence file.
   let context = ReportContext(version: "fuzz", generatedAt: 0)
   for format in ReportFormat.allCases { _ = format.render(analysis, context) }

@@ -14,4 +14,15 @@ static inline void cmalloc_fix_thresholds(void) {
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 #endif
 }
+
+/* Bytes in use by the program (small blocks and mmapped ones), or 0 off glibc. */
+static inline size_t cmalloc_in_use(void) {
+#ifdef __GLIBC__
+  struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+#else
+  return 0;
+#endif
+}
+
 #endif

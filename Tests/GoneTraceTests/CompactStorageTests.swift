@@ -123,12 +123,17 @@ import Testing
       $0.apigwRequestId = "Iq9gjE_aIAMFZTg="
       $0.lambdaRequestId = "57593f79-6e46-4a6f-91b1-f5d848cc2059"
     }
-    for order in [[message, link], [link, message]] {
-      var state = CorrelationState()
-      for f in order { state.add(f) }
-      #expect(state.links.isEmpty)
-      #expect(state.messageLinks.count == 1)
-      #expect(state.lambdaRequestId(linkedTo: "Iq9gjE_aIAMFZTg=") == "57593f79-6e46-4a6f-91b1-f5d848cc2059")
+    // An API Gateway line recording the 410 of that request (no Lambda id of its own).
+    let gone = Self.fact(.gone, 1_002, line: 3) { $0.apigwRequestId = "Iq9gjE_aIAMFZTg=" }
+    for store in [nil, TextStore()] {
+      for order in [[message, link], [link, message]] {
+        var state = CorrelationState(store: store)
+        for f in order + [gone] { state.add(f) }
+        #expect(state.links.isEmpty)
+        #expect(!state.messageLinks.isEmpty)
+        let calls = state.correlate(CorrelationOptions()).calls
+        #expect(calls.map(\.lambdaRequestId) == ["57593f79-6e46-4a6f-91b1-f5d848cc2059"])
+      }
     }
     var connect = message
     connect.fields.eventType = "CONNECT"
@@ -139,6 +144,77 @@ import Testing
     let correlation = state.correlate(CorrelationOptions())
     #expect(correlation.linkEvidence["57593f79-6e46-4a6f-91b1-f5d848cc2059"]?.text == "line 2")
     #expect(correlation.triggerOf["57593f79-6e46-4a6f-91b1-f5d848cc2059"]?.connectionId == "Iq8gj1UmIAMCKpA=")
+  }
+
+  /// Records spilled to the evidence file come back exactly, in the order appended (blocks of
+  /// the file, the buffer, and a merged log's after the log's own), with or without a store.
+  @Test func spilledRecordsComeBackInOrder() {
+    struct Record: BitwiseCopyable, Sendable, Equatable {
+      var n: Int64
+      var tag: UInt8
+    }
+    for store in [TextStore(), TextStore(directory: "/nonexistent/gonetrace-\(getpid())"), nil] {
+      var first = SpillLog<Record>(store: store), second = SpillLog<Record>(store: store)
+      #expect(first.isEmpty)
+      // Several 64 KB blocks, the store's 1 MiB buffer passed, and a partial block left over.
+      for n in 0..<100_000 { first.append(Record(n: Int64(n) * 7, tag: UInt8(n % 251))) }
+      for n in 0..<1_000 { second.append(Record(n: -Int64(n), tag: 1)) }
+      first.append(contentsOf: second)
+      first.append(Record(n: 42, tag: 2))
+      var back: [Record] = []
+      first.forEach { back.append($0) }
+      let expected = (0..<100_000).map { Record(n: Int64($0) * 7, tag: UInt8($0 % 251)) }
+        + (0..<1_000).map { Record(n: -Int64($0), tag: 1) } + [Record(n: 42, tag: 2)]
+      #expect(back == expected)
+    }
+  }
+
+  /// A message line kept as a string and moved to the store once its input is read is the same
+  /// line: text, equality and order unchanged. (The §2.3 access-log row of log-formats.md.)
+  @Test func aLineMovedToTheStoreIsTheSameLine() {
+    let row = #"{"requestId":"Iq9gwFDNoAMFo1A=","ip":"1.128.0.0","caller":"-","user":"-","requestTime":"26/Jul/2023:12:20:46 +0000","eventType":"CONNECT","routeKey":"$connect","status":"500","connectionId":"Iq8gj1UmIAMCKpA=","apiId":"z1ctxygne5","stage":"production","domainName":"z1ctxygne5.execute-api.us-east-1.amazonaws.com"}"#
+    let inline = LineText(row)
+    var moved = inline
+    let store = TextStore()
+    moved.store(in: store)
+    guard case .stored = moved.storage else {
+      Issue.record("the line is still a string")
+      return
+    }
+    #expect(moved.string == row && moved == inline && !(moved < inline) && !(inline < moved))
+    #expect(moved.hash == inline.hash && moved.byteCount == inline.byteCount)
+    var again = moved
+    again.store(in: TextStore())  // already stored: left where it is
+    guard case .stored(let where_, _) = again.storage else { return }
+    #expect(where_ === store)
+  }
+
+  /// Invocations merged from states that number their streams differently give the records one
+  /// state would have: earliest START, latest END, the stream of the first line read. An id that
+  /// does not pack (longer than 16 bytes, not a UUID) is kept as well as one that does.
+  @Test func spilledInvocationsMergeAcrossStreamNumberings() {
+    let lambda = "57593f79-6e46-4a6f-91b1-f5d848cc2059", odd = "custom-invocation-id-from-a-test-runtime"
+    func line(_ kind: Fact.Kind, _ id: String, _ time: EpochMillis, stream: String) -> Fact {
+      var f = FactFields()
+      f.lambdaRequestId = id
+      return Fact(kind: kind, rule: "test", time: time, origin: Origin(input: 0, line: 1), group: "/aws/lambda/chat",
+        stream: stream, fields: f, text: "")
+    }
+    var a = CorrelationState(store: TextStore()), b = CorrelationState(store: TextStore())
+    a.add(line(.invocationStart, lambda, 1_000, stream: "s1"))
+    b.add(line(.invocationStart, "c793869b-ee49-115b-a5b6-4fd21e8dedac", 500, stream: "s2"))
+    b.add(line(.invocationEnd, lambda, 2_000, stream: "s1"))
+    b.add(line(.invocationEnd, lambda, 1_500, stream: "s1"))
+    b.add(line(.invocationStart, odd, 3_000, stream: "s2"))
+    a.merge(b)
+    let s1 = a.streams.firstIndex { $0.stream == "s1" }!, s2 = a.streams.firstIndex { $0.stream == "s2" }!
+    let found = a.invocations.records(ids: [CompactID(lambda)], streams: [CorrelationState.StreamID(s2)])
+    #expect(found.count == 3)
+    #expect(found[CompactID(lambda)].map { [$0.start, $0.end, EpochMillis($0.stream)] } == [1_000, 2_000, EpochMillis(s1)])
+    #expect(found[CompactID(odd)].map { [$0.start, $0.end, EpochMillis($0.stream)] } == [3_000, .min, EpochMillis(s2)])
+    #expect(found[CompactID("c793869b-ee49-115b-a5b6-4fd21e8dedac")]?.start == 500)
+    // Asked for nothing: nothing is read back.
+    #expect(a.invocations.records(ids: [], streams: []).isEmpty)
   }
 
   /// A streamed report is the rendered one, cut into pieces.

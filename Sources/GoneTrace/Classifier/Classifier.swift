@@ -14,6 +14,20 @@ public struct Classifier: Sendable {
     correlation.calls.map { classify($0, in: correlation) }
   }
 
+  /// The same, letting go of each call's lines once it is classified (a day of logs holds tens
+  /// of thousands): `correlation.calls` is empty afterwards.
+  public func classify(draining correlation: inout Correlation) -> [Verdict] {
+    var calls: [GoneCall] = []
+    swap(&calls, &correlation.calls)
+    var verdicts: [Verdict] = []
+    verdicts.reserveCapacity(calls.count)
+    for i in calls.indices {
+      verdicts.append(classify(calls[i], in: correlation))
+      calls[i].facts = []
+    }
+    return verdicts
+  }
+
   public func classify(_ call: GoneCall, in c: Correlation) -> Verdict {
     let op = call.operation ?? "A call"  // at the start of a sentence
     let opMid = call.operation ?? "the call"

@@ -72,3 +72,21 @@ enum CompactID: Hashable, Sendable, Comparable {
   /// Orders as the strings do (used only to break ties deterministically).
   static func < (a: CompactID, b: CompactID) -> Bool { a.string < b.string }
 }
+
+/// A `CompactID` as plain bytes, for records kept in a `SpillLog`. An id held as a String has
+/// no such form (the caller keeps it apart).
+struct PackedID: BitwiseCopyable, Sendable {
+  var a: UInt64
+  var b: UInt64
+  var isUUID: Bool
+
+  init?(_ id: CompactID) {
+    switch id {
+    case .short(let a, let b): (self.a, self.b, isUUID) = (a, b, false)
+    case .uuid(let a, let b): (self.a, self.b, isUUID) = (a, b, true)
+    case .other: return nil
+    }
+  }
+
+  var id: CompactID { isUUID ? .uuid(a, b) : .short(a, b) }
+}

@@ -49,17 +49,34 @@ public struct CorrelationState: Sendable {
   /// The same for MESSAGE requests, without the line: a message's link is only ever used to
   /// find the invocation of a line naming the request (its evidence is shown only for the
   /// `$connect` that triggered a call), and there is one per message.
-  var messageLinks: [CompactID: CompactID] = [:]
+  var messageLinks: MessageLinks
   /// MESSAGE requests seen lately, so that their links (logged after the request's event) are
   /// kept bare. Bounded: an id forgotten only costs its link's evidence being kept.
   private var recentMessages: Set<CompactID> = []
-  var invocations: [CompactID: InvocationRecord] = [:]
+  var invocations: Invocations
   var gones: [KeyedFact] = []
   var targets: [TargetHint] = []
   private(set) var streams: [StreamKey] = []
   private var streamIDs: [StreamKey: StreamID] = [:]
 
-  public init() {}
+  /// Where lines and per-message records go (see `TextStore`, `SpillLog`); without one they
+  /// stay in memory.
+  private let store: TextStore?
+
+  public init(store: TextStore? = nil) {
+    self.store = store
+    messageLinks = MessageLinks(store: store)
+    invocations = Invocations(store: store)
+  }
+
+  /// Once its input is read: the line of each connection's latest message, kept as a string
+  /// while every next message replaced it, goes to the store with the other evidence lines.
+  mutating func storeMessageLines() {
+    guard let store else { return }
+    for i in activity.values.indices {
+      activity.values[i].lastEvidence?.body.store(in: store)
+    }
+  }
 
   /// Lines of one Lambda execution environment share a log stream, and one environment runs one
   /// invocation at a time: (group, stream) identifies where a line without a request id belongs.
@@ -93,7 +110,7 @@ public struct CorrelationState: Sendable {
       guard let apigw = f.apigwRequestId, let lambda = f.lambdaRequestId else { return }
       let key = CompactID(apigw), value = CompactID(lambda)
       if recentMessages.contains(key) {
-        addMessageLink(key, value)
+        messageLinks.add(key, value)
         return
       }
       let evidence = Evidence(fact)
@@ -105,20 +122,7 @@ public struct CorrelationState: Sendable {
       }
     case .invocationStart, .invocationEnd:
       guard let lambda = f.lambdaRequestId else { return }
-      let key = CompactID(lambda)
-      let isStart = fact.kind == .invocationStart
-      let time = fact.time
-      if let i = invocations.index(forKey: key) {
-        if isStart {
-          invocations.values[i].start = min(invocations.values[i].start, time)
-        } else {
-          invocations.values[i].end = max(invocations.values[i].end, time)
-        }
-      } else {
-        var record = InvocationRecord(stream: stream(of: fact))
-        if isStart { record.start = time } else { record.end = time }
-        invocations[key] = record
-      }
+      invocations.add(CompactID(lambda), stream: stream(of: fact), time: fact.time, isStart: fact.kind == .invocationStart)
     case .gone:
       gones.append(KeyedFact(fact: fact, stream: stream(of: fact)))
     case .target:
@@ -132,22 +136,10 @@ public struct CorrelationState: Sendable {
 
   private mutating func noteMessage(_ apigw: CompactID) {
     if let link = links.removeValue(forKey: apigw) {
-      addMessageLink(apigw, link.lambdaRequestId)
+      messageLinks.add(apigw, link.lambdaRequestId)
     }
     if recentMessages.count >= 65_536 { recentMessages.removeAll(keepingCapacity: true) }
     recentMessages.insert(apigw)
-  }
-
-  private mutating func addMessageLink(_ apigw: CompactID, _ lambda: CompactID) {
-    // Two lines naming different invocations for one request: keep the same one whatever the order.
-    if let existing = messageLinks[apigw], existing < lambda { return }
-    messageLinks[apigw] = lambda
-  }
-
-  /// The invocation an API Gateway request ran, from either kind of link.
-  func lambdaRequestId(linkedTo apigw: String) -> String? {
-    let key = CompactID(apigw)
-    return (links[key]?.lambdaRequestId ?? messageLinks[key])?.string
   }
 
   /// Adds `delta` to every line number this state holds (a piece of a file read on its own,
@@ -187,19 +179,12 @@ public struct CorrelationState: Sendable {
       if let existing = links[key], !(link.evidence < existing.evidence) { continue }
       links[key] = link
     }
-    for (key, lambda) in other.messageLinks { addMessageLink(key, lambda) }
+    messageLinks.append(contentsOf: other.messageLinks)
     // `other`'s stream numbers, in this state's numbering.
     var streamMap: [StreamID] = []
     streamMap.reserveCapacity(other.streams.count)
     for key in other.streams { streamMap.append(stream(key)) }
-    for (key, inv) in other.invocations {
-      if let i = invocations.index(forKey: key) {
-        invocations.values[i].start = min(invocations.values[i].start, inv.start)
-        invocations.values[i].end = max(invocations.values[i].end, inv.end)
-      } else {
-        invocations[key] = InvocationRecord(stream: streamMap[Int(inv.stream)], start: inv.start, end: inv.end)
-      }
-    }
+    invocations.append(contentsOf: other.invocations, streamMap: streamMap)
     for (id, a) in other.activity { activity[id, default: MessageActivity()].absorb(a) }
     gones.append(contentsOf: other.gones.map { KeyedFact(fact: $0.fact, stream: streamMap[Int($0.stream)]) })
     targets.append(contentsOf: other.targets.map { var t = $0; t.stream = streamMap[Int(t.stream)]; return t })
@@ -232,8 +217,10 @@ public struct GoneCall: Sendable {
 public struct Correlation: Sendable {
   public var timelines: [String: ConnectionTimeline]
   public var calls: [GoneCall]
-  /// Lambda invocation id -> the API Gateway request that triggered it.
+  /// Lambda invocation id -> the `$connect` request that triggered it (the one kind of trigger
+  /// classification asks about: a post from inside a connection's own `$connect`).
   public var triggerOf: [String: RequestRecord]
+  /// For the invocations in `triggerOf`: the line linking the request to the invocation.
   public var linkEvidence: [String: Evidence]
   /// Client key -> its connections, opened earliest first.
   public var connectionsByClient: [String: [String]]
@@ -261,25 +248,64 @@ extension CorrelationState {
   /// Consumes the state: each part is released as soon as it has been used, so the run's peak
   /// memory is the state or the correlation, not both.
   public consuming func correlate(_ options: CorrelationOptions) -> Correlation {
-    // Requests → connections.
-    var timelines: [String: ConnectionTimeline] = [:]
-    var triggerOf: [String: RequestRecord] = [:]
+    // Requests → connections. The records leave the hash table first: it is freed before the
+    // timelines are built.
+    var ordered = Array(requests)
+    requests = [:]
+    ordered.sort { $0.key < $1.key }
+    // Merged lists grew by doubling: at their exact size they leave room for the timelines.
+    gones = gones.map { $0 }
+    targets = targets.map { $0 }
+
+    // A MESSAGE request's link and an invocation's START and END are kept on disk (`SpillLog`)
+    // and read back once, for the requests and lines that ask for them.
+    var askedByLines = Set<CompactID>()
+    for g in gones where g.fact.fields.lambdaRequestId == nil {
+      if let a = g.fact.fields.apigwRequestId { askedByLines.insert(CompactID(a)) }
+    }
+    for t in targets where t.lambdaRequestId == nil { if let a = t.apigwRequestId { askedByLines.insert(CompactID(a)) } }
+    var askedLinks = askedByLines
+    for (_, r) in ordered where r.lambdaRequestId == nil { if let a = r.apigwRequestId { askedLinks.insert(CompactID(a)) } }
+    let messageLink = messageLinks.resolve(askedLinks)
+    messageLinks = MessageLinks(store: nil)
+
     var linkEvidence: [String: Evidence] = [:]
-    for key in requests.keys.sorted() {
-      var r = requests[key]!
-      if r.lambdaRequestId == nil, let apigw = r.apigwRequestId {
+    var askedInvocations = Set<CompactID>()
+    for i in ordered.indices {
+      if ordered[i].value.lambdaRequestId == nil, let apigw = ordered[i].value.apigwRequestId {
         let key = CompactID(apigw)
         if let link = links[key] {
-          r.lambdaRequestId = link.lambdaRequestId.string
-          linkEvidence[r.lambdaRequestId!] = link.evidence
-        } else if let lambda = messageLinks[key] {
-          r.lambdaRequestId = lambda.string
+          ordered[i].value.lambdaRequestId = link.lambdaRequestId.string
+          if ordered[i].value.kind == .connect { linkEvidence[link.lambdaRequestId.string] = link.evidence }
+        } else if let lambda = messageLink[key] {
+          ordered[i].value.lambdaRequestId = lambda.string
         }
       }
+      if let lambda = ordered[i].value.lambdaRequestId { askedInvocations.insert(CompactID(lambda)) }
+    }
+    // The invocation each API Gateway request named by a line ran, from either kind of link:
+    // all the rest of the links is freed here.
+    var linkedByLines: [CompactID: CompactID] = [:]
+    for key in askedByLines {
+      if let lambda = links[key]?.lambdaRequestId ?? messageLink[key] { linkedByLines[key] = lambda }
+    }
+    links = [:]
+    // Lines without a Lambda request id belong to the invocation running in their stream then:
+    // every invocation of the streams such lines were written to is read back.
+    var wanted = Set(gones.lazy.filter { $0.fact.fields.lambdaRequestId == nil }.map(\.stream))
+    wanted.formUnion(targets.lazy.filter { $0.lambdaRequestId == nil }.map(\.stream))
+    let invocationRecords = invocations.records(ids: askedInvocations, streams: wanted)
+    invocations = Invocations(store: nil)
+
+    var timelines: [String: ConnectionTimeline] = [:]
+    var triggerOf: [String: RequestRecord] = [:]
+    for (_, var r) in ordered {
       if let lambda = r.lambdaRequestId {
         // The end of the integration is when a `$connect` completes.
-        if let end = invocations[CompactID(lambda)]?.end { r.lastLoggedAt = max(r.lastLoggedAt, end) }
-        if let existing = triggerOf[lambda], existing.time <= r.time {} else { triggerOf[lambda] = r }
+        if let end = invocationRecords[CompactID(lambda)]?.end { r.lastLoggedAt = max(r.lastLoggedAt, end) }
+        if r.kind == .connect {
+          if let existing = triggerOf[lambda], existing.time <= r.time {} else { triggerOf[lambda] = r }
+        }
       }
       guard let id = r.connectionId, let kind = r.kind else { continue }
       var timeline = timelines[id] ?? ConnectionTimeline(connectionId: id)
@@ -290,18 +316,23 @@ extension CorrelationState {
       }
       timelines[id] = timeline
     }
-    requests = [:]
-    for (id, var t) in timelines {
+    ordered = []
+    // In place: iterating the table while assigning into it would copy all of it.
+    for i in timelines.values.indices {
+      func order(_ a: RequestRecord, _ b: RequestRecord) -> Bool { (a.time, a.apigwRequestId ?? "") < (b.time, b.apigwRequestId ?? "") }
+      timelines.values[i].connects.sort(by: order)
+      timelines.values[i].messages.sort(by: order)
+      timelines.values[i].disconnects.sort(by: order)
       // Who the client is: as its `$connect` saw it, else as any later request did.
-      t.connects.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
-      t.messages.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
-      t.disconnects.sort { ($0.time, $0.apigwRequestId ?? "") < ($1.time, $1.apigwRequestId ?? "") }
-      for r in t.connects + t.messages + t.disconnects {
-        if t.client.sourceIp == nil { t.client.sourceIp = r.client.sourceIp }
-        if t.client.userAgent == nil { t.client.userAgent = r.client.userAgent }
-        if t.client.principalId == nil { t.client.principalId = r.client.principalId }
+      var client = timelines.values[i].client
+      for list in [timelines.values[i].connects, timelines.values[i].messages, timelines.values[i].disconnects] {
+        for r in list {
+          if client.sourceIp == nil { client.sourceIp = r.client.sourceIp }
+          if client.userAgent == nil { client.userAgent = r.client.userAgent }
+          if client.principalId == nil { client.principalId = r.client.principalId }
+        }
       }
-      timelines[id] = t
+      timelines.values[i].client = client
     }
     for (id, a) in activity {
       timelines[id, default: ConnectionTimeline(connectionId: id)].activity = a
@@ -311,80 +342,76 @@ extension CorrelationState {
     for (id, t) in timelines {
       if let key = options.clientKey.key(t.client) { byClient[key, default: []].append(id) }
     }
-    for (key, ids) in byClient {
-      byClient[key] = ids.sorted { (timelines[$0]?.connectRequestedAt ?? .max, $0) < (timelines[$1]?.connectRequestedAt ?? .max, $1) }
+    for i in byClient.values.indices {
+      byClient.values[i].sort { (timelines[$0]?.connectRequestedAt ?? .max, $0) < (timelines[$1]?.connectRequestedAt ?? .max, $1) }
     }
 
-    // Lines without a Lambda request id belong to the invocation running in their stream then.
-    // Only the streams such lines were written to are indexed.
-    var wanted = Set(gones.lazy.filter { $0.fact.fields.lambdaRequestId == nil }.map(\.stream))
-    wanted.formUnion(targets.lazy.filter { $0.lambdaRequestId == nil }.map(\.stream))
     var windows: [StreamID: [(start: EpochMillis, end: EpochMillis, id: CompactID)]] = [:]
-    if !wanted.isEmpty {
-      for (id, inv) in invocations where wanted.contains(inv.stream) {
-        guard inv.start != .max || inv.end != .min else { continue }
-        windows[inv.stream, default: []].append((inv.start == .max ? inv.end : inv.start, inv.end == .min ? .max : inv.end, id))
-      }
+    for (id, inv) in invocationRecords where wanted.contains(inv.stream) {
+      guard inv.start != .max || inv.end != .min else { continue }
+      windows[inv.stream, default: []].append((inv.start == .max ? inv.end : inv.start, inv.end == .min ? .max : inv.end, id))
     }
-    invocations = [:]
     func invocation(lambda: String?, apigw: String?, time t: EpochMillis, stream: StreamID) -> String? {
       if let lambda { return lambda }
-      if let apigw, let lambda = lambdaRequestId(linkedTo: apigw) { return lambda }
+      if let apigw, let lambda = linkedByLines[CompactID(apigw)] { return lambda.string }
       return windows[stream]?.filter { $0.start <= t && t <= $0.end }.max { ($0.start, $0.id) < ($1.start, $1.id) }?.id.string
     }
 
     // The same event read twice (overlapping exports, a file given twice, a page fetched twice)
     // counts once: same stream, time and message, unless both copies carry CloudWatch event ids
     // and they differ. Not keyed by input: a raw file given twice names no stream, and its two
-    // copies are still one event each.
-    struct LineKey: Hashable {
-      var time: EpochMillis
-      var stream: String?
-      var text: LineText
-    }
-    var seen: [LineKey: (kept: Origin, ids: [String?])] = [:]
+    // copies are still one event each. Sorted by time and text, copies are neighbours: only
+    // the lines of one time and text are remembered at once.
+    var seen: [String?: (kept: Origin, ids: [String?])] = [:]
     var duplicates: [DuplicateLine] = []
-    var groups: [String: [Fact]] = [:]
-    gones.sort { ($0.fact.time, $0.fact.body, $0.fact.origin) < ($1.fact.time, $1.fact.body, $1.fact.origin) }
-    for keyed in gones {
-      let key = LineKey(time: keyed.fact.time, stream: keyed.fact.stream, text: keyed.fact.body)
-      if let earlier = seen[key] {
+    // Lines are grouped by position, not copied: a gigabyte holds tens of thousands of them.
+    var groups: [String: [Int]] = [:]
+    let order = gones.indices.sorted { a, b in
+      let x = gones[a].fact, y = gones[b].fact
+      return (x.time, x.body, x.origin) < (y.time, y.body, y.origin)
+    }
+    for (n, i) in order.enumerated() {
+      let keyed = gones[i]
+      if n > 0, case let previous = gones[order[n - 1]].fact, previous.time != keyed.fact.time || previous.body != keyed.fact.body {
+        seen.removeAll(keepingCapacity: true)
+      }
+      if let earlier = seen[keyed.fact.stream] {
         let id = keyed.fact.eventId
         if id == nil || earlier.ids.contains(where: { $0 == nil || $0 == id }) {
           duplicates.append(DuplicateLine(dropped: keyed.fact.origin, kept: earlier.kept))
           continue
         }
-        seen[key]?.ids.append(id)
+        seen[keyed.fact.stream]?.ids.append(id)
       } else {
-        seen[key] = (keyed.fact.origin, [keyed.fact.eventId])
+        seen[keyed.fact.stream] = (keyed.fact.origin, [keyed.fact.eventId])
       }
-      var fact = keyed.fact
-      let lambda = invocation(lambda: fact.fields.lambdaRequestId, apigw: fact.fields.apigwRequestId, time: fact.time,
+      let fields = keyed.fact.fields
+      let lambda = invocation(lambda: fields.lambdaRequestId, apigw: fields.apigwRequestId, time: keyed.fact.time,
         stream: keyed.stream)
-      fact.fields.lambdaRequestId = lambda
+      gones[i].fact.fields.lambdaRequestId = lambda
       let streamKey = streams[Int(keyed.stream)]
-      let group = lambda.map { "λ" + $0 } ?? fact.fields.apigwRequestId.map { "apigw:" + $0 }
+      let group = lambda.map { "λ" + $0 } ?? fields.apigwRequestId.map { "apigw:" + $0 }
         ?? "stream:\(streamKey.group ?? "")|\(streamKey.stream ?? "")|\(streamKey.input ?? -1)"
-      groups[group, default: []].append(fact)
+      groups[group, default: []].append(i)
     }
+    // Only the hints of invocations that made a failed call are ever read.
     var hints: [String: [TargetHint]] = [:]
     for hint in targets {
       guard let lambda = invocation(lambda: hint.lambdaRequestId, apigw: hint.apigwRequestId, time: hint.evidence.time,
-        stream: hint.stream) else { continue }
-      hints["λ" + lambda, default: []].append(hint)
+        stream: hint.stream), case let group = "λ" + lambda, groups[group] != nil else { continue }
+      hints[group, default: []].append(hint)
     }
-    gones = []
     targets = []
-    links = [:]
-    messageLinks = [:]
 
     var calls: [GoneCall] = []
-    for (group, facts) in groups.sorted(by: { $0.key < $1.key }) {
-      for var call in assembleCalls(facts, span: options.callSpan) {
+    calls.reserveCapacity(gones.count)
+    for (group, lines) in groups.sorted(by: { $0.key < $1.key }) {
+      for var call in assembleCalls(lines.map { gones[$0].fact }, span: options.callSpan) {
         resolveTarget(&call, hints: hints[group] ?? [], triggerOf: triggerOf, skew: options.skew)
         calls.append(call)
       }
     }
+    gones = []
     calls.sort { ($0.time, $0.target ?? "", $0.facts.first?.body ?? LineText("")) < ($1.time, $1.target ?? "", $1.facts.first?.body ?? LineText("")) }
     return Correlation(timelines: timelines, calls: calls, triggerOf: triggerOf, linkEvidence: linkEvidence,
       connectionsByClient: byClient, clientKey: options.clientKey, duplicateGoneLines: duplicates)

@@ -25,7 +25,9 @@ public struct Analysis: Sendable {
   public var diagnostics: [Diagnostic]
   /// Inputs that could not be read at all (exit status 2).
   public var inputErrors: [InputError]
-  public var correlation: Correlation
+  /// Every connection the logs show, for the reports. (The rest of the correlation is folded
+  /// into the verdicts and freed: a day of logs holds tens of thousands of calls.)
+  public var timelines: [String: ConnectionTimeline]
   public var verdicts: [Verdict]
   public var timeRange: ClosedRange<EpochMillis>?
   /// With `retainWindow`: the events that yielded facts, for the next incremental run.
@@ -56,6 +58,7 @@ public enum Analyzer {
     var inputErrors = inputErrors
     let resolutionErrors = diagnostics.filter { $0.severity == .error }
     var (results, state) = readAll(inputs, options: options)
+    MemoryTrace.mark("read")
     var summaries: [InputSummary] = []
     var retained: [RetainedEvent] = []
     var range: ClosedRange<EpochMillis>?
@@ -86,12 +89,14 @@ public enum Analyzer {
     summaries += resolutionErrors.map { d in
       InputSummary(name: d.input, format: nil, compressed: false, events: 0, unparsed: 1, bytes: 0)
     }
-    let correlation = state.correlate(options.correlation)
+    var correlation = (consume state).correlate(options.correlation)
+    MemoryTrace.mark("correlated")
     diagnostics.append(contentsOf: duplicateDiagnostics(correlation.duplicateGoneLines,
       names: inputs.map(\.name) + extraInputs.map(\.name)))
-    let verdicts = Classifier(skew: options.correlation.skew).classify(correlation)
-    return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors, correlation: correlation,
-      verdicts: verdicts, timeRange: range, retained: retained)
+    let verdicts = Classifier(skew: options.correlation.skew).classify(draining: &correlation)
+    MemoryTrace.mark("classified")
+    return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors,
+      timelines: correlation.timelines, verdicts: verdicts, timeRange: range, retained: retained)
   }
 
   /// One warning per input that repeated 410 lines of another (or of itself): overlapping
@@ -181,6 +186,7 @@ public enum Analyzer {
       + recognizer.takeSuppressedDiagnosticCount()
     sink.diagnostics.append(contentsOf: recognizerDiagnostics)
     options.progress?.add(events: sink.events % RecognizingSink.progressBatch)
+    sink.state.storeMessageLines()
     result.state = sink.state
     result.diagnostics = sink.diagnostics
     result.timeRange = sink.timeRange
@@ -201,11 +207,23 @@ struct RecognizingSink: EventSink {
   var nextPrune = 65_536
   var progress: ProgressMeter?
   static let progressBatch = 4096
-  var state = CorrelationState()
+  var state: CorrelationState
   var diagnostics: [Diagnostic] = []
   var facts: [Fact] = []
   var timeRange: ClosedRange<EpochMillis>?
   var events = 0
+
+  init(recognizer: Recognizer, inputName: String, retainWindow: EpochMillis?, linesBefore: Int = 0,
+    progress: ProgressMeter? = nil)
+  {
+    self.recognizer = recognizer
+    self.inputName = inputName
+    self.retainWindow = retainWindow
+    self.linesBefore = linesBefore
+    self.progress = progress
+    // The state's per-message records go where the recognizer keeps its evidence lines.
+    state = CorrelationState(store: recognizer.textStore)
+  }
 
   mutating func accept(_ event: RawEvent) {
     var event = event

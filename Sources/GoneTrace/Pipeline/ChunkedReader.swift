@@ -147,6 +147,7 @@ enum ChunkedReader {
     decoder.finish(into: &sink)
     sink.base.diagnostics.append(contentsOf: recognizer.takeDiagnostics())
     result.lines = decoder.linesRead
+    sink.base.state.storeMessageLines()
     result.state = sink.base.state
     result.diagnostics = sink.base.diagnostics
     result.timeRange = sink.base.timeRange

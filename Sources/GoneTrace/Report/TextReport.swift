@@ -39,7 +39,7 @@ public enum TextReport {
   /// `gonetrace explain <connectionId>`: one connection's timeline and the verdicts about it.
   public static func explain(_ id: String, _ a: Analysis) -> String {
     var out = ""
-    guard let t = a.correlation.timelines[id] else {
+    guard let t = a.timelines[id] else {
       out += "\(id): no lifecycle event in these logs\n"
       let related = a.verdicts.filter { $0.connectionId == id }
       for v in related { out += verdictBlock(v, a) }

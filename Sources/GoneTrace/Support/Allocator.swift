@@ -1,4 +1,5 @@
 import CMalloc
+import Foundation
 
 /// Process-wide allocator settings, applied once by the executable before any work.
 public enum Allocator {
@@ -6,5 +7,24 @@ public enum Allocator {
   /// back to the system when freed instead of staying in the heap (`shim.h` says why).
   public static func returnLargeBlocksToTheSystem() {
     cmalloc_fix_thresholds()
+  }
+}
+
+/// For whoever profiles memory: with `GONETRACE_TRACE_MEMORY` set in the environment, each stage
+/// of a run prints its resident memory, the peak so far and the heap in use to standard error.
+enum MemoryTrace {
+  static let enabled = ProcessInfo.processInfo.environment["GONETRACE_TRACE_MEMORY"] != nil
+
+  static func mark(_ stage: @autoclosure () -> String) {
+    guard enabled else { return }
+    var rss = "?", peak = "?"
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+      for line in status.split(separator: "\n") {
+        if line.hasPrefix("VmRSS:") { rss = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
+        if line.hasPrefix("VmHWM:") { peak = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
+      }
+    }
+    let heap = cmalloc_in_use() / 1024
+    FileHandle.standardError.write(Data("memory \(stage()): rss \(rss), peak \(peak), heap \(heap) kB\n".utf8))
   }
 }

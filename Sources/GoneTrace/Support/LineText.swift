@@ -33,6 +33,12 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
     self.byteCount = byteCount
   }
 
+  /// Moves an inline string to `store` (same text, hash and order).
+  mutating func store(in store: TextStore) {
+    guard case .inline(var s) = storage else { return }
+    self = s.withUTF8 { store.append(UnsafeRawBufferPointer($0)) }
+  }
+
   public var string: String {
     switch storage {
     case .inline(let s): return s
@@ -127,7 +133,11 @@ public final class TextStore: @unchecked Sendable {
 
   /// Keeps `bytes` and returns its text (read back as UTF-8, ill-formed sequences repaired).
   public func append(_ bytes: UnsafeRawBufferPointer) -> LineText {
-    let h = LineText.hash(bytes)
+    LineText(stored: self, offset: appendBlock(bytes), hash: LineText.hash(bytes), byteCount: bytes.count)
+  }
+
+  /// Keeps `bytes` and returns where they are, for `withBytes(at:count:_:)`.
+  func appendBlock(_ bytes: UnsafeRawBufferPointer) -> Int64 {
     lock.lock()
     defer { lock.unlock() }
     if buffered + bytes.count > buffer.count { flush() }
@@ -139,7 +149,7 @@ public final class TextStore: @unchecked Sendable {
       UnsafeMutableRawBufferPointer(rebasing: buffer[buffered..<buffered + bytes.count]).copyMemory(from: bytes)
       buffered += bytes.count
     }
-    return LineText(stored: self, offset: offset, hash: h, byteCount: bytes.count)
+    return offset
   }
 
   private func flush() {
@@ -170,17 +180,23 @@ public final class TextStore: @unchecked Sendable {
   }
 
   func string(at offset: Int64, count: Int) -> String {
+    withBytes(at: offset, count: count) { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// Calls `body` with the `count` bytes kept at `offset` (from the buffer, the memory fallback
+  /// or the file; bytes a failed read did not deliver are left out).
+  func withBytes<T>(at offset: Int64, count: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
     lock.lock()
     defer { lock.unlock() }
     if offset >= flushed {
       let start = Int(offset - flushed)
-      return String(decoding: UnsafeRawBufferPointer(rebasing: buffer[start..<start + count]), as: UTF8.self)
+      return body(UnsafeRawBufferPointer(rebasing: buffer[start..<start + count]))
     }
     if let chunk = memoryChunks.last(where: { $0.start <= offset }), offset + Int64(count) <= chunk.start + Int64(chunk.bytes.count) {
       let start = Int(offset - chunk.start)
-      return String(decoding: chunk.bytes[start..<start + count], as: UTF8.self)
+      return chunk.bytes[start..<start + count].withUnsafeBytes(body)
     }
-    return String(unsafeUninitializedCapacity: count) { out in
+    return withUnsafeTemporaryAllocation(byteCount: count, alignment: 16) { out in
       var done = 0
       while done < count {
         let n = pread(fd, out.baseAddress! + done, count - done, off_t(offset) + off_t(done))
@@ -188,7 +204,7 @@ public final class TextStore: @unchecked Sendable {
         if n <= 0 { break }
         done += n
       }
-      return done
+      return body(UnsafeRawBufferPointer(rebasing: out[0..<done]))
     }
   }
 }
