@@ -37,7 +37,7 @@ struct InputOptions: ParsableArguments {
   @Option(name: .long, help: "How a client is recognised across reconnects: auto (principal, else IP + user agent), principal, ip, ip-ua.")
   var clientKey: ClientKey = .auto
 
-  @Option(name: .long, help: "Worker threads for decoding and recognition (results do not depend on it).")
+  @Option(name: .long, help: "Worker threads for decoding, recognition and the JSON reports (results do not depend on it).")
   var threads: Int = 2
 
   func analysisOptions() throws -> AnalysisOptions {
@@ -152,6 +152,7 @@ struct Analyze: ParsableCommand {
     options.progress = progress?.meter
 
     var context = ReportContext(version: version, generatedAt: clock)
+    context.threads = options.threads
     context.window = window.since == nil && window.until == nil ? nil : window
     var analysis: Analysis
     var newState: RunState?

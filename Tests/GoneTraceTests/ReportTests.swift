@@ -32,6 +32,30 @@ import Testing
     #expect(r.out == expected, "\(format) differs from \(url.lastPathComponent); re-record with GONETRACE_RECORD=1 if intended")
   }
 
+  /// The JSON reports build the verdicts' text on several threads, a window of batches at a
+  /// time: the bytes are those of one thread, across batch and window boundaries (the samples'
+  /// verdicts repeated past two windows), pretty or compact, and for JSON Lines.
+  @Test func jsonReportsAreTheSameOnAnyNumberOfThreads() {
+    var a = Analyzer.run(paths: [Fixture.repo.appendingPathComponent("samples").path], options: AnalysisOptions())
+    #expect(a.verdicts.count == 29)
+    a.verdicts = Array(repeatElement(a.verdicts, count: 100).joined())
+    var one = ReportContext(version: "test", generatedAt: 0)
+    one.threads = 1
+    var three = one
+    three.threads = 3
+    for pretty in [true, false] {
+      let serial = JSONReport.render(a, version: "test", pretty: pretty, threads: 1)
+      #expect(JSONReport.render(a, version: "test", pretty: pretty, threads: 3) == serial)
+      #expect((try? JSONSerialization.jsonObject(with: Data(serial.utf8))) != nil)
+    }
+    #expect(ReportFormat.jsonl.render(a, three) == ReportFormat.jsonl.render(a, one))
+    var texts: [String] = []
+    ParallelRender.write(count: 1_000, threads: 3, batch: 7) { range in range.map { "\($0);" }.joined() } emit: {
+      texts.append($0)
+    }
+    #expect(texts.joined() == (0..<1_000).map { "\($0);" }.joined())
+  }
+
   /// The three machine formats say the same thing: same verdicts in the same order.
   @Test func jsonJSONLinesAndCSVAgree() throws {
     let json = try #require(try JSONSerialization.jsonObject(with: Self.render(.json).stdout) as? [String: Any])

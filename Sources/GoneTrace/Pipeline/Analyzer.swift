@@ -53,6 +53,7 @@ public enum Analyzer {
   ) -> Analysis {
     // Unreadable entries met in a directory walk are diagnostics (named, on stderr, in the report):
     // the rest of the tree is still read.
+    MemoryTrace.mark("start")
     var diagnostics = diagnostics
     let inputErrorsBeforeReading = inputErrors
     var inputErrors = inputErrors

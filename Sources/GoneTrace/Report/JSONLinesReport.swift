@@ -19,7 +19,18 @@ public enum JSONLinesReport {
       emit(w.output + "\n")
     }
     for input in a.inputs { line("input") { JSONReport.inputFields(input, &$0) } }
-    for v in a.verdicts { line("verdict") { JSONReport.verdictFields(v, a, &$0) } }
+    ParallelRender.write(count: a.verdicts.count, threads: context.threads) { range in
+      var text = ""
+      for i in range {
+        var w = JSONWriter(pretty: false)
+        w.object { w in
+          w.field("type", "verdict")
+          JSONReport.verdictFields(a.verdicts[i], a, &w)
+        }
+        text += w.output + "\n"
+      }
+      return text
+    } emit: { emit($0) }
     for d in a.diagnostics { line("diagnostic") { JSONReport.diagnosticFields(d, &$0) } }
     line("summary") { w in
       w.field("tool", "gonetrace")

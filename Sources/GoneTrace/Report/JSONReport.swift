@@ -3,20 +3,25 @@
 public enum JSONReport {
   public static let schemaVersion = 1
 
-  public static func render(_ a: Analysis, version: String, pretty: Bool = true) -> String {
+  public static func render(_ a: Analysis, version: String, pretty: Bool = true, threads: Int = 1) -> String {
     var out = ""
-    write(a, version: version, pretty: pretty) { out += $0 }
+    write(a, version: version, pretty: pretty, threads: threads) { out += $0 }
     return out
   }
 
-  /// Writes the report to `emit` in pieces of about a megabyte.
-  public static func write(_ a: Analysis, version: String, pretty: Bool = true, to emit: (String) -> Void) {
+  /// Writes the report to `emit` in pieces of about a megabyte; the verdicts' text is built on
+  /// `threads` threads (the output does not depend on it).
+  public static func write(
+    _ a: Analysis, version: String, pretty: Bool = true, threads: Int = 1, to emit: (String) -> Void
+  ) {
     withoutActuallyEscaping(emit) { emit in
-      write(a, version: version, pretty: pretty, sink: emit)
+      write(a, version: version, pretty: pretty, threads: threads, sink: emit)
     }
   }
 
-  private static func write(_ a: Analysis, version: String, pretty: Bool, sink: @escaping (String) -> Void) {
+  private static func write(
+    _ a: Analysis, version: String, pretty: Bool, threads: Int, sink: @escaping (String) -> Void
+  ) {
     var w = JSONWriter(pretty: pretty, sink: sink)
     w.object { w in
       w.field("tool", "gonetrace")
@@ -30,8 +35,13 @@ public enum JSONReport {
       w.object { summaryFields(a, &$0) }
       w.key("verdicts")
       w.array { w in
-        for v in a.verdicts {
-          w.object { verdictFields(v, a, &$0) }
+        let position = w.position
+        ParallelRender.write(count: a.verdicts.count, threads: threads) { range in
+          var items = JSONWriter(itemsAt: position, first: range.lowerBound == 0)
+          for i in range { items.object { verdictFields(a.verdicts[i], a, &$0) } }
+          return items.output
+        } emit: { text in
+          w.append(items: text)
           w.drain()
         }
       }

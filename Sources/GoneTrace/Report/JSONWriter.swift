@@ -22,6 +22,29 @@ struct JSONWriter {
     output = ""
   }
 
+  /// Where a writer is, for writers continuing its open array or object on other threads.
+  struct Position: Sendable {
+    fileprivate let pretty: Bool
+    fileprivate let needsComma: [Bool]
+  }
+
+  var position: Position { Position(pretty: pretty, needsComma: needsComma) }
+
+  /// A writer for items of the array or object open at `position`: its output is what the
+  /// writer there would write for them (`first`: no item comes before them).
+  init(itemsAt position: Position, first: Bool) {
+    self.init(pretty: position.pretty)
+    needsComma = position.needsComma
+    needsComma[needsComma.count - 1] = !first
+  }
+
+  /// Adds the output of `init(itemsAt:first:)` writers, in order.
+  mutating func append(items text: String) {
+    guard !text.isEmpty else { return }
+    output += text
+    needsComma[needsComma.count - 1] = true
+  }
+
   private mutating func separator() {
     if needsComma[needsComma.count - 1] { output += "," }
     needsComma[needsComma.count - 1] = true

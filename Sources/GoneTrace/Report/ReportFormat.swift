@@ -29,7 +29,7 @@ public enum ReportFormat: String, Sendable, CaseIterable {
   /// (JSON, JSON Lines, CSV) are streamed, so a large report is never held whole.
   public func write(_ a: Analysis, _ context: ReportContext, to emit: (String) -> Void) {
     switch self {
-    case .json: JSONReport.write(a, version: context.version, to: emit)
+    case .json: JSONReport.write(a, version: context.version, threads: context.threads, to: emit)
     case .jsonl: JSONLinesReport.write(a, context, to: emit)
     case .csv: CSVReport.write(a, to: emit)
     case .text: emit(TextReport.render(a, context))
@@ -52,6 +52,8 @@ public struct ReportContext: Sendable {
   /// Counts over every run that shared a `--state` file (Prometheus counters must only grow);
   /// nil for a one-off run, whose own counts are used.
   public var cumulative: RunTotals?
+  /// Threads building the text of the verdicts in the JSON and JSON Lines reports.
+  public var threads = 1
 
   public init(version: String, generatedAt: EpochMillis) {
     self.version = version

@@ -10,10 +10,12 @@ public enum Allocator {
   }
 }
 
-/// For whoever profiles memory: with `GONETRACE_TRACE_MEMORY` set in the environment, each stage
-/// of a run prints its resident memory, the peak so far and the heap in use to standard error.
+/// For whoever profiles: with `GONETRACE_TRACE_MEMORY` set in the environment, each stage of a
+/// run prints the time since start, its resident memory, the peak so far and the heap in use to
+/// standard error.
 enum MemoryTrace {
   static let enabled = ProcessInfo.processInfo.environment["GONETRACE_TRACE_MEMORY"] != nil
+  private static let start = ContinuousClock.now
 
   static func mark(_ stage: @autoclosure () -> String) {
     guard enabled else { return }
@@ -25,6 +27,7 @@ enum MemoryTrace {
       }
     }
     let heap = cmalloc_in_use() / 1024
-    FileHandle.standardError.write(Data("memory \(stage()): rss \(rss), peak \(peak), heap \(heap) kB\n".utf8))
+    let elapsed = (ContinuousClock.now - start).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 2)))
+    FileHandle.standardError.write(Data("memory \(stage()) at \(elapsed): rss \(rss), peak \(peak), heap \(heap) kB\n".utf8))
   }
 }

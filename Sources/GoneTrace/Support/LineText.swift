@@ -187,15 +187,18 @@ public final class TextStore: @unchecked Sendable {
   /// or the file; bytes a failed read did not deliver are left out).
   func withBytes<T>(at offset: Int64, count: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
     lock.lock()
-    defer { lock.unlock() }
     if offset >= flushed {
+      defer { lock.unlock() }
       let start = Int(offset - flushed)
       return body(UnsafeRawBufferPointer(rebasing: buffer[start..<start + count]))
     }
     if let chunk = memoryChunks.last(where: { $0.start <= offset }), offset + Int64(count) <= chunk.start + Int64(chunk.bytes.count) {
+      defer { lock.unlock() }
       let start = Int(offset - chunk.start)
       return chunk.bytes[start..<start + count].withUnsafeBytes(body)
     }
+    // Bytes in the file never change: report threads read them without waiting on each other.
+    lock.unlock()
     return withUnsafeTemporaryAllocation(byteCount: count, alignment: 16) { out in
       var done = 0
       while done < count {
