@@ -253,9 +253,6 @@ extension CorrelationState {
     var ordered = Array(requests)
     requests = [:]
     ordered.sort { $0.key < $1.key }
-    // Merged lists grew by doubling: at their exact size they leave room for the timelines.
-    gones = gones.map { $0 }
-    targets = targets.map { $0 }
 
     // A MESSAGE request's link and an invocation's START and END are kept on disk (`SpillLog`)
     // and read back once, for the requests and lines that ask for them.

@@ -10,26 +10,10 @@ public enum JSONLinesReport {
 
   /// Writes the report to `emit` one line at a time.
   public static func write(_ a: Analysis, _ context: ReportContext, to emit: (String) -> Void) {
-    func line(_ type: String, _ body: (inout JSONWriter) -> Void) {
-      var w = JSONWriter(pretty: false)
-      w.object { w in
-        w.field("type", type)
-        body(&w)
-      }
-      emit(w.output + "\n")
-    }
+    func line(_ type: String, _ body: (inout JSONWriter) -> Void) { emit(text(type, body)) }
     for input in a.inputs { line("input") { JSONReport.inputFields(input, &$0) } }
     ParallelRender.write(count: a.verdicts.count, threads: context.threads) { range in
-      var text = ""
-      for i in range {
-        var w = JSONWriter(pretty: false)
-        w.object { w in
-          w.field("type", "verdict")
-          JSONReport.verdictFields(a.verdicts[i], a, &w)
-        }
-        text += w.output + "\n"
-      }
-      return text
+      range.map { i in text("verdict") { JSONReport.verdictFields(a.verdicts[i], a, &$0) } }.joined()
     } emit: { emit($0) }
     for d in a.diagnostics { line("diagnostic") { JSONReport.diagnosticFields(d, &$0) } }
     line("summary") { w in
@@ -40,5 +24,15 @@ public enum JSONLinesReport {
       w.field("events", int: a.events)
       w.field("unparsed", int: a.unparsed)
     }
+  }
+
+  /// One line: a compact object led by its `type`.
+  private static func text(_ type: String, _ body: (inout JSONWriter) -> Void) -> String {
+    var w = JSONWriter(pretty: false)
+    w.object { w in
+      w.field("type", type)
+      body(&w)
+    }
+    return w.output + "\n"
   }
 }
