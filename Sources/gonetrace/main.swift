@@ -196,6 +196,7 @@ struct Analyze: ParsableCommand {
     } else {
       format.write(analysis, context) { Output.write($0) }
     }
+    MemoryTrace.mark("reported")
     // The state is saved only once the report is out, so a failed run is repeated, not skipped.
     if let newState, let statePath = state {
       do {

@@ -70,7 +70,8 @@ import Testing
     let ids = [
       "", "a", "Iq9gjE_aIAMFZTg=", "Iq9gjE_aIAMFZTg", "Iq9gjE_aIAMFZTg==", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaab",
       "57593f79-6e46-4a6f-91b1-f5d848cc2059", "57593F79-6E46-4A6F-91B1-F5D848CC2059", "57593f79-6e46-4a6f-91b1-f5d848cc2058",
-      "57593f79x6e46-4a6f-91b1-f5d848cc2059", "a\u{0}b", "a", "an id that is longer than sixteen bytes", "é",
+      "57593f79x6e46-4a6f-91b1-f5d848cc2059", "57593f79-6e46-4a6f-91b1-f5d848cc205g", "57593f79-6e46-4a6f-91b1-f5d848cc205G",
+      "57593f79-6e46-4a6f-91b1-f5d848cc205/", "57593f79-6e46-4a6f-91b1-f5d848cc205:", "a\u{0}b", "a", "an id that is longer than sixteen bytes", "é",
     ]
     for a in ids {
       #expect(CompactID(a).string == a, "\(a) round-trips")
@@ -82,6 +83,54 @@ import Testing
     if case .uuid = CompactID("57593f79-6e46-4a6f-91b1-f5d848cc2059") {} else { Issue.record("a UUID is held as 16 bytes") }
     if case .short = CompactID("Iq9gjE_aIAMFZTg=") {} else { Issue.record("an API Gateway id is held inline") }
     #expect(MemoryLayout<CompactID>.size <= 17)
+  }
+
+  @Test func uuidsAreReadByTheirDigits() {
+    let canonical = "57593f79-6e46-4a6f-91b1-f5d848cc2059"
+    func uuid(_ s: String) -> (hi: UInt64, lo: UInt64, hasUpper: Bool)? {
+      var s = s
+      return s.withUTF8 { Bytes.uuid(UnsafeRawBufferPointer($0)) }
+    }
+    let v = try? #require(uuid(canonical))
+    #expect(v?.hi == 0x5759_3f79_6e46_4a6f && v?.lo == 0x91b1_f5d8_48cc_2059 && v?.hasUpper == false)
+    #expect(uuid(canonical.uppercased()).map { [$0.hi, $0.lo] } == v.map { [$0.hi, $0.lo] })
+    #expect(uuid(canonical.uppercased())?.hasUpper == true)
+    // Each digit position rejects each byte that is not a hex digit; each dash position needs a dash.
+    let bytes = Array(canonical.utf8)
+    for i in bytes.indices {
+      for bad in [UInt8(ascii: "g"), UInt8(ascii: "G"), UInt8(ascii: "/"), UInt8(ascii: ":"), UInt8(ascii: "@"), 0x60, 0xC3, 0] {
+        var b = bytes
+        b[i] = bad
+        #expect(b.withUnsafeBytes { Bytes.uuid($0) } == nil, "byte \(bad) at \(i)")
+      }
+    }
+    #expect(uuid(String(canonical.dropLast())) == nil)
+    #expect(uuid(canonical + "0") == nil)
+  }
+
+  @Test func fieldsAreCheckedOnTheirBytes() {
+    var f = FactFields()
+    func set(_ field: Field, _ raw: String) -> Bool { f.set(field, raw: raw) }
+    #expect(!set(.lambdaRequestId, "Iq9gjE_aIAMFZTg="))
+    #expect(set(.lambdaRequestId, "57593F79-6E46-4A6F-91B1-F5D848CC2059"))
+    #expect(f.lambdaRequestId == "57593f79-6e46-4a6f-91b1-f5d848cc2059")
+    #expect(!set(.apigwRequestId, "57593f79-6e46-4a6f-91b1-f5d848cc2059"))
+    #expect(!set(.apigwRequestId, "-"))
+    #expect(!set(.apigwRequestId, ""))
+    #expect(f.apigwRequestId == nil)
+    #expect(set(.disconnectReason, ""))
+    #expect(f.disconnectReason == "")
+    // Numbers read as `Int(text)` does, signs included.
+    for (text, value) in [("410", 410), ("007", 7), ("+5", 5), ("-1", -1), ("99999999999999999999", nil), ("4 10", nil), ("x", nil)] {
+      var g = FactFields()
+      let fits = g.set(.status, raw: text)
+      #expect(fits == (value != nil), "\(text)")
+      #expect(g.status == value)
+    }
+    #expect(set(.role, "echo"))
+    #expect(f.isEcho)
+    #expect(set(.eventType, "message"))
+    #expect(f.eventType == "MESSAGE")
   }
 
   @Test func packedOriginsKeepLinesRecordsAndOrder() {

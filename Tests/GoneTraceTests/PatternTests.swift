@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import GoneTrace
 
@@ -66,6 +67,21 @@ import Testing
   @Test func formatsUTCWithMilliseconds() {
     #expect(Timestamp.format(1_593_704_071_881) == "2020-07-02T15:34:31.881Z")
     #expect(Timestamp.format(0) == "1970-01-01T00:00:00.000Z")
+  }
+
+  @Test func formatsLikeFoundationAcrossTheRange() {
+    // The digits are written in place for years 0...9999; Foundation is the independent reference.
+    let iso = ISO8601DateFormatter()
+    iso.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    iso.timeZone = TimeZone(identifier: "UTC")
+    var rng = SystemRandomNumberGenerator()
+    let edges: [Int64] = [-1, 1, 999, 86_399_999, 951_782_400_000, 253_402_300_799_999]
+    for ms in edges + (0..<2_000).map({ _ in Int64.random(in: 0..<253_402_300_800_000, using: &rng) }) {
+      let date = Date(timeIntervalSince1970: Double(ms) / 1000)
+      #expect(Timestamp.format(ms) == iso.string(from: date), "\(ms)")
+    }
+    // Past year 9999 the general path pads the same way, with the year's five digits.
+    #expect(Timestamp.format(253_402_300_800_000) == "10000-01-01T00:00:00.000Z")
   }
 
   @Test func rejectsOutOfRange() {

@@ -5,6 +5,18 @@ import Testing
 /// Every report format on the samples, against golden files; the exit-status contract; `-o`.
 /// Re-record the goldens after an intended change with `GONETRACE_RECORD=1 swift test --filter ReportTests`.
 @Suite struct ReportTests {
+
+  @Test func jsonStringsEscapeEveryByteThatNeedsIt() throws {
+    // Every ASCII byte, DEL, and multi-byte text, alone and in runs: the literal must parse back to the string.
+    var texts = (0..<128).map { String(UnicodeScalar(UInt8($0))) }
+    texts += ["", "plain", "{\"errorType\":\"GoneException\"}\\n", "tab\there\r\n", "é \u{1F600} \u{7F}\u{0}", String(repeating: "\"", count: 40)]
+    for text in texts {
+      let literal = JSONWriter.quoted(text)
+      let back = try JSONSerialization.jsonObject(with: Data("[\(literal)]".utf8)) as? [String]
+      #expect(back == [text], "\(Array(text.utf8))")
+      #expect(!literal.utf8.contains { $0 < 0x20 || $0 == 0x7F }, "no raw control byte in \(literal)")
+    }
+  }
   static let golden = Fixture.root.appendingPathComponent("golden")
   /// A fixed "now" makes the report stamps reproducible.
   static let now = "2026-01-01T00:00:00Z"

@@ -25,23 +25,8 @@ enum CompactID: Hashable, Sendable, Comparable {
 
   /// The 128-bit value of a canonical lower-case UUID (8-4-4-4-12 hex digits), else nil.
   private static func parseUUID(_ u: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
-    var hi: UInt64 = 0, lo: UInt64 = 0
-    var digits = 0
-    for (i, c) in u.enumerated() {
-      if i == 8 || i == 13 || i == 18 || i == 23 {
-        guard c == UInt8(ascii: "-") else { return nil }
-        continue
-      }
-      let v: UInt64
-      switch c {
-      case UInt8(ascii: "0")...UInt8(ascii: "9"): v = UInt64(c - UInt8(ascii: "0"))
-      case UInt8(ascii: "a")...UInt8(ascii: "f"): v = UInt64(c - UInt8(ascii: "a") + 10)
-      default: return nil
-      }
-      if digits < 16 { hi = hi << 4 | v } else { lo = lo << 4 | v }
-      digits += 1
-    }
-    return (hi, lo)
+    guard let v = Bytes.uuid(UnsafeRawBufferPointer(u)), !v.hasUpper else { return nil }
+    return (v.hi, v.lo)
   }
 
   var string: String {

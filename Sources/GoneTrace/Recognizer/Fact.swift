@@ -38,25 +38,33 @@ public struct FactFields: Sendable, Equatable, Hashable {
   /// looking for a better occurrence.
   @discardableResult
   mutating func set(_ field: Field, raw: String) -> Bool {
+    var copy = raw
+    return copy.withUTF8 { set(field, bytes: UnsafeRawBufferPointer($0)) }
+  }
+
+  /// `set(_:raw:)` on the bytes of a match: a value is checked before it becomes a String, and
+  /// numbers, times and rejected values never do (the recognizer sets a dozen fields per line).
+  @discardableResult
+  mutating func set(_ field: Field, bytes raw: UnsafeRawBufferPointer) -> Bool {
     // Access logs print unset variables as "-" (elastic/integrations fixture, §2.3).
-    if raw.isEmpty && field != .disconnectReason || raw == "-" { return false }
+    if raw.isEmpty && field != .disconnectReason || raw.count == 1 && raw[0] == UInt8(ascii: "-") { return false }
     switch field {
     case .connectionId:
-      connectionId = Bytes.percentDecoded(raw)
+      connectionId = Bytes.percentDecoded(String(bytes: raw))
     case .apigwRequestId:
       // Execution logs and access logs name WebSocket requests by 16-character ids; a UUID in a
       // `requestId` key of a Lambda JSON log line is the Lambda invocation's, not API Gateway's.
       guard !FactFields.isUUID(raw) else { return false }
-      apigwRequestId = raw
+      apigwRequestId = String(bytes: raw)
     case .lambdaRequestId:
       guard FactFields.isUUID(raw) else { return false }
-      lambdaRequestId = FactFields.hasUppercase(raw) ? raw.lowercased() : raw
-    case .sdkRequestId: sdkRequestId = raw
-    case .operation: operation = raw
-    case .eventType: eventType = FactFields.upper(raw)
-    case .routeKey: routeKey = raw
+      lambdaRequestId = FactFields.lowercasedUUID(raw)
+    case .sdkRequestId: sdkRequestId = String(bytes: raw)
+    case .operation: operation = String(bytes: raw)
+    case .eventType: eventType = FactFields.upper(String(bytes: raw))
+    case .routeKey: routeKey = String(bytes: raw)
     case .status:
-      guard let v = Int(raw) else { return false }
+      guard let v = FactFields.integer(raw) else { return false }
       status = v
     case .requestTime:
       guard let t = Timestamp.parseAny(raw) else { return false }
@@ -68,15 +76,21 @@ public struct FactFields: Sendable, Equatable, Hashable {
       guard let t = Timestamp.parseAny(raw) else { return false }
       connectedAt = t
     case .disconnectStatusCode:
-      guard let v = Int(raw) else { return false }
+      guard let v = FactFields.integer(raw) else { return false }
       disconnectStatusCode = v
-    case .disconnectReason: disconnectReason = raw
-    case .sourceIp: sourceIp = raw
-    case .userAgent: userAgent = raw
-    case .principalId: principalId = raw
-    case .role: isEcho = raw == "echo"
+    case .disconnectReason: disconnectReason = String(bytes: raw)
+    case .sourceIp: sourceIp = String(bytes: raw)
+    case .userAgent: userAgent = String(bytes: raw)
+    case .principalId: principalId = String(bytes: raw)
+    case .role: isEcho = raw.elementsEqual("echo".utf8)
     }
     return true
+  }
+
+  /// `Int(text)`: plain digits parsed in place, anything else (a sign) the standard way.
+  private static func integer(_ raw: UnsafeRawBufferPointer) -> Int? {
+    if raw.count <= 18, raw.allSatisfy(Bytes.isDigit), let v = Bytes.parseInt(raw) { return Int(v) }
+    return Int(String(bytes: raw))
   }
 
   func has(_ field: Field) -> Bool {
@@ -100,25 +114,15 @@ public struct FactFields: Sendable, Equatable, Hashable {
     }
   }
 
-  static func isUUID(_ s: String) -> Bool {
-    var copy = s
-    return copy.withUTF8 { u in
-      guard u.count == 36 else { return false }
-      for i in 0..<36 {
-        let c = u[i]
-        if i == 8 || i == 13 || i == 18 || i == 23 {
-          if c != UInt8(ascii: "-") { return false }
-        } else if !Bytes.isHex(c) {
-          return false
-        }
-      }
-      return true
-    }
-  }
+  static func isUUID(_ u: UnsafeRawBufferPointer) -> Bool { Bytes.uuid(u) != nil }
 
-  static func hasUppercase(_ s: String) -> Bool {
-    var copy = s
-    return copy.withUTF8 { u in u.contains { $0 &- 0x41 < 26 } }
+  /// A UUID (`isUUID`) in lower case: its bytes are ASCII, so lowering them is `lowercased()`.
+  private static func lowercasedUUID(_ u: UnsafeRawBufferPointer) -> String {
+    guard u.contains(where: { $0 &- 0x41 < 26 }) else { return String(bytes: u) }
+    return String(unsafeUninitializedCapacity: u.count) { out in
+      for i in 0..<u.count { out[i] = u[i] &- 0x41 < 26 ? u[i] | 0x20 : u[i] }
+      return u.count
+    }
   }
 
   /// `uppercased()` only when needed (event types are logged in upper case already).

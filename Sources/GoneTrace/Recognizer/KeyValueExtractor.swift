@@ -11,28 +11,34 @@ import Darwin
 /// occurrence, at any depth, whose value fits the field.
 enum KeyValueExtractor {
   /// Calls `accept(rawValue)` for each occurrence of `key` as a key, in order, until it returns true.
-  static func forEachValue(of key: [UInt8], in text: UnsafeRawBufferPointer, _ accept: (String) -> Bool) {
+  static func forEachValue(of key: [UInt8], in text: UnsafeRawBufferPointer, _ accept: (UnsafeRawBufferPointer) -> Bool) {
     var from = 0
     key.withUnsafeBytes { k in
       while let hit = Bytes.firstIndex(of: k, in: text, from: from) {
         from = hit + 1
-        guard let value = valueAfterKey(text, keyStart: hit, keyLength: k.count) else { continue }
-        if accept(value) { return }
+        if withValueAfterKey(text, keyStart: hit, keyLength: k.count, accept) == true { return }
       }
     }
   }
 
-  /// The value at a key occurrence found by `KeyTable.occurrences` (same answer as `forEachValue`).
-  static func value(in text: UnsafeRawBufferPointer, keyStart: Int, keyLength: Int) -> String? {
-    valueAfterKey(text, keyStart: keyStart, keyLength: keyLength)
+  /// `body` of the value at a key occurrence found by `KeyTable.occurrences` (the same value
+  /// `forEachValue` gives), or nil when the occurrence is not a key with a value.
+  static func withValue<T>(in text: UnsafeRawBufferPointer, keyStart: Int, keyLength: Int,
+    _ body: (UnsafeRawBufferPointer) -> T) -> T?
+  {
+    withValueAfterKey(text, keyStart: keyStart, keyLength: keyLength, body)
   }
 
   static func isIdentifier(_ b: UInt8) -> Bool {
     Bytes.isDigit(b) || (b | 0x20) &- 0x61 < 26 || b == UInt8(ascii: "_") || b == UInt8(ascii: "$")
   }
 
-  /// The raw value when the bytes at `keyStart` are a key (quoted or bare) followed by `:`.
-  private static func valueAfterKey(_ t: UnsafeRawBufferPointer, keyStart: Int, keyLength: Int) -> String? {
+  /// Calls `body` with the raw value when the bytes at `keyStart` are a key (quoted or bare)
+  /// followed by `:`. The value is the text itself wherever it can be (a JSON string with
+  /// escapes is unescaped into a scratch buffer): no String is made for a value the caller rejects.
+  private static func withValueAfterKey<T>(_ t: UnsafeRawBufferPointer, keyStart: Int, keyLength: Int,
+    _ body: (UnsafeRawBufferPointer) -> T) -> T?
+  {
     var quote: UInt8? = nil
     if keyStart > 0 {
       let before = t[keyStart - 1]
@@ -61,18 +67,19 @@ enum KeyValueExtractor {
     let open = t[i]
     if open == Bytes.quote || open == UInt8(ascii: "'") {
       var j = i + 1
+      var escaped = false
       while j < t.count, t[j] != open {
-        if t[j] == Bytes.backslash { j += 1 }
+        if t[j] == Bytes.backslash {
+          escaped = true
+          j += 1
+        }
         j += 1
       }
-      let body = UnsafeRawBufferPointer(rebasing: t[(i + 1)..<min(j, t.count)])
-      if open == Bytes.quote {
-        if Bytes.index(of: Bytes.backslash, in: body, from: 0, to: body.count) == nil { return String(bytes: body) }
-        var out: [UInt8] = []
-        Bytes.appendJSONUnescaped(body, to: &out)
-        return String(decoding: out, as: UTF8.self)
-      }
-      return String(bytes: body)
+      let value = UnsafeRawBufferPointer(rebasing: t[(i + 1)..<min(j, t.count)])
+      guard open == Bytes.quote, escaped else { return body(value) }
+      var out: [UInt8] = []
+      Bytes.appendJSONUnescaped(value, to: &out)
+      return out.withUnsafeBytes(body)
     }
     if open == UInt8(ascii: "{") || open == UInt8(ascii: "[") { return nil }  // a nested value: look deeper
     var j = i
@@ -81,8 +88,12 @@ enum KeyValueExtractor {
     {
       j += 1
     }
-    let scalar = String(bytes: UnsafeRawBufferPointer(rebasing: t[i..<j]))
-    return scalar == "null" || scalar == "undefined" || scalar == "None" ? nil : scalar
+    let scalar = UnsafeRawBufferPointer(rebasing: t[i..<j])
+    for absent in ["null", "undefined", "None"] as [StaticString]
+    where scalar.count == absent.utf8CodeUnitCount && memcmp(scalar.baseAddress!, absent.utf8Start, scalar.count) == 0 {
+      return nil
+    }
+    return body(scalar)
   }
 }
 

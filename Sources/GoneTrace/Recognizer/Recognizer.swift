@@ -128,6 +128,9 @@ public final class Recognizer {
     for index in candidates {
       let kindBit = kindBits[index]
       if kindsSeen & kindBit != 0 { continue }  // one fact of each kind per event: first rule wins
+      // A target found beside a request is dropped (`finish`): the connection a printed event
+      // names is the sender's. So once a request is found, target rules need not run.
+      if kindBit == Recognizer.targetBit, kindsSeen & Recognizer.requestBit != 0 { continue }
       if !prefilterPasses(index, m, bodyStart: bodyStart) { continue }
 
       var fields = FactFields()
@@ -144,7 +147,7 @@ public final class Recognizer {
           continue
         }
         for (group, field) in groupsOf[index] {
-          if let bytes = matcher.bytes(group) { fields.set(field, raw: String(bytes: bytes)) }
+          if let bytes = matcher.bytes(group) { fields.set(field, bytes: bytes) }
         }
       }
       if !keysOf[index].isEmpty {
@@ -158,9 +161,10 @@ public final class Recognizer {
           for (field, keys) in keyIDsOf[index] {
             for key in keys {
               for hit in keyHits where hit.key == key {
-                guard let raw = KeyValueExtractor.value(in: m, keyStart: hit.at, keyLength: keyTable.keys[key].count)
-                else { continue }
-                if fields.set(field, raw: raw) { break }
+                let fits = KeyValueExtractor.withValue(in: m, keyStart: hit.at, keyLength: keyTable.keys[key].count) {
+                  fields.set(field, bytes: $0)
+                }
+                if fits == true { break }
               }
               if fields.has(field) {
                 found = true
@@ -171,7 +175,7 @@ public final class Recognizer {
         } else {
           for (field, keys) in keysOf[index] {
             for key in keys {
-              KeyValueExtractor.forEachValue(of: key, in: m) { raw in fields.set(field, raw: raw) }
+              KeyValueExtractor.forEachValue(of: key, in: m) { raw in fields.set(field, bytes: raw) }
               if fields.has(field) {
                 found = true
                 break
@@ -218,14 +222,6 @@ public final class Recognizer {
         facts[i].fields.connectionId = String(bytes: UnsafeRawBufferPointer(rebasing: m[r]))
       }
     }
-    var text: LineText?
-    // A MESSAGE request's line is kept only until the connection's next message replaces it:
-    // as a string, not in the evidence file, which would otherwise receive every message of
-    // the run (half the input's bytes) to keep one per connection.
-    let onlyMessages = mine.allSatisfy { i in
-      facts[i].kind == .invocation || facts[i].kind == .invocationStart || facts[i].kind == .invocationEnd
-        || facts[i].isMessageRequest
-    }
     var kept = first
     for i in mine {
       if facts[i].kind == .invocation, !keepsContextFacts { continue }  // context only
@@ -242,16 +238,19 @@ public final class Recognizer {
       } else if facts[i].kind == .target, hasRequest {
         continue  // the connection a printed event names is the sender's, not a target
       }
-      if facts[i].kind != .invocationStart && facts[i].kind != .invocationEnd {
-        if text == nil {
-          text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: onlyMessages ? nil : textStore)
-        }
-        facts[i].body = text!
-      }
       if kept != i { facts.swapAt(kept, i) }
       kept += 1
     }
     if kept < facts.count { facts.removeSubrange(kept...) }
+    let shown = (first..<kept).filter { facts[$0].kind != .invocationStart && facts[$0].kind != .invocationEnd }
+    guard !shown.isEmpty else { return }
+    // A MESSAGE request's line is kept only until the connection's next message replaces it:
+    // as a string, not in the evidence file, which would otherwise receive every message of
+    // the run (half the input's bytes) to keep one per connection. Decided on the facts kept:
+    // a dropped target rule match on an access-log row must not send every message to the file.
+    let onlyMessages = shown.allSatisfy { facts[$0].kind == .invocation || facts[$0].isMessageRequest }
+    let text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: onlyMessages ? nil : textStore)
+    for i in shown { facts[i].body = text }
   }
 
   /// The message as evidence, kept in `store` (or as a string without one): cut to `maxBytes`
@@ -268,6 +267,8 @@ public final class Recognizer {
       return keep(UnsafeRawBufferPointer(buffer))
     }
   }
+
+  private static let targetBit: UInt8 = 1 << kindIndex(.target), requestBit: UInt8 = 1 << kindIndex(.request)
 
   private static func kindIndex(_ kind: Fact.Kind) -> UInt8 {
     switch kind {

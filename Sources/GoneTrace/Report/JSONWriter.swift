@@ -1,7 +1,10 @@
 /// A small JSON writer that keeps keys in the documented order (JSONEncoder sorts or scrambles
 /// them) and writes `null` for unknown values instead of omitting the key.
 struct JSONWriter {
-  private(set) var output = ""
+  /// The text is built as UTF-8 bytes: a report is mostly copied evidence, and appending bytes
+  /// costs a copy where appending Strings cost a String operation per piece.
+  private var bytes: [UInt8] = []
+  var output: String { String(decoding: bytes, as: UTF8.self) }
   private var needsComma = [false]
   let pretty: Bool
   private var depth: Int { needsComma.count - 1 }
@@ -17,9 +20,9 @@ struct JSONWriter {
 
   /// Hands what is written so far to the sink once it is over `threshold` bytes.
   mutating func drain(over threshold: Int = 1 << 20) {
-    guard let sink, output.utf8.count >= threshold else { return }
+    guard let sink, bytes.count >= threshold else { return }
     sink(output)
-    output = ""
+    bytes.removeAll(keepingCapacity: true)
   }
 
   /// Where a writer is, for writers continuing its open array or object on other threads.
@@ -41,19 +44,34 @@ struct JSONWriter {
   /// Adds the output of `init(itemsAt:first:)` writers, in order.
   mutating func append(items text: String) {
     guard !text.isEmpty else { return }
-    output += text
+    write(text)
     needsComma[needsComma.count - 1] = true
   }
 
+  private mutating func write(_ s: String) {
+    var s = s
+    s.withUTF8 { bytes.append(contentsOf: $0) }
+  }
+
+  private mutating func write(_ s: StaticString) {
+    bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+  }
+
+  private mutating func newline() {
+    bytes.append(0x0A)
+    for _ in 0..<depth { write("  ") }
+  }
+
   private mutating func separator() {
-    if needsComma[needsComma.count - 1] { output += "," }
+    if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
     needsComma[needsComma.count - 1] = true
-    if pretty, depth > 0 { output += "\n" + String(repeating: "  ", count: depth) }
+    if pretty, depth > 0 { newline() }
   }
 
   mutating func key(_ k: String) {
     separator()
-    output += JSONWriter.quoted(k) + (pretty ? ": " : ":")
+    JSONWriter.appendQuoted(k, to: &bytes)
+    write(pretty ? ": " : ":")
     needsComma[needsComma.count - 1] = false
     pendingValueAfterKey = true
   }
@@ -71,37 +89,37 @@ struct JSONWriter {
 
   mutating func object(_ body: (inout JSONWriter) -> Void) {
     valueStart()
-    output += "{"
+    bytes.append(UInt8(ascii: "{"))
     needsComma.append(false)
     body(&self)
     let hadMembers = needsComma.removeLast()
-    if pretty, hadMembers { output += "\n" + String(repeating: "  ", count: depth) }
-    output += "}"
+    if pretty, hadMembers { newline() }
+    bytes.append(UInt8(ascii: "}"))
   }
 
   mutating func array(_ body: (inout JSONWriter) -> Void) {
     valueStart()
-    output += "["
+    bytes.append(UInt8(ascii: "["))
     needsComma.append(false)
     body(&self)
     let hadMembers = needsComma.removeLast()
-    if pretty, hadMembers { output += "\n" + String(repeating: "  ", count: depth) }
-    output += "]"
+    if pretty, hadMembers { newline() }
+    bytes.append(UInt8(ascii: "]"))
   }
 
   mutating func string(_ s: String?) {
     valueStart()
-    output += s.map(JSONWriter.quoted) ?? "null"
+    if let s { JSONWriter.appendQuoted(s, to: &bytes) } else { write("null") }
   }
 
   mutating func int(_ v: Int?) {
     valueStart()
-    output += v.map(String.init) ?? "null"
+    if let v { write(String(v)) } else { write("null") }
   }
 
   mutating func int64(_ v: Int64?) {
     valueStart()
-    output += v.map(String.init) ?? "null"
+    if let v { write(String(v)) } else { write("null") }
   }
 
   mutating func time(_ v: EpochMillis?) { string(v.map(Timestamp.format)) }
@@ -121,31 +139,41 @@ struct JSONWriter {
     time(v)
   }
 
-  /// JSON string literal. Works on UTF-8 bytes: most text needs no escape and is copied whole
-  /// (escaping per scalar cost a third of a large report's time).
+  /// JSON string literal.
   static func quoted(_ s: String) -> String {
-    var s = s
-    return s.withUTF8 { bytes -> String in
-      guard bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else {
-        return "\"" + String(decoding: bytes, as: UTF8.self) + "\""
-      }
-      var out: [UInt8] = [0x22]
-      out.reserveCapacity(bytes.count + 16)
-      let hex = Array("0123456789abcdef".utf8)
-      for b in bytes {
-        switch b {
-        case 0x22: out += [0x5C, 0x22]
-        case 0x5C: out += [0x5C, 0x5C]
-        case 0x0A: out += [0x5C, UInt8(ascii: "n")]
-        case 0x0D: out += [0x5C, UInt8(ascii: "r")]
-        case 0x09: out += [0x5C, UInt8(ascii: "t")]
-        case 0..<0x20, 0x7F: out += [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]]
-        default: out.append(b)
-        }
-      }
-      out.append(0x22)
-      return String(decoding: out, as: UTF8.self)
-    }
+    var out: [UInt8] = []
+    appendQuoted(s, to: &out)
+    return String(decoding: out, as: UTF8.self)
   }
 
+  /// Bytes that need an escape in a JSON string: control characters, `"`, `\` and DEL.
+  private static let needsEscape: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }
+
+  /// Appends `s` as a JSON string literal. Works on UTF-8 bytes and copies the runs between
+  /// escapes whole: evidence lines are JSON themselves, a quote every few bytes.
+  static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+    var s = s
+    s.withUTF8 { b in
+      out.append(0x22)
+      let table = needsEscape
+      var run = 0
+      for i in 0..<b.count where table[Int(b[i])] {
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: b[run..<i]))
+        run = i + 1
+        let c = b[i]
+        out.append(0x5C)
+        switch c {
+        case 0x22, 0x5C: out.append(c)
+        case 0x0A: out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(UInt8(ascii: "t"))
+        default:
+          let hex: StaticString = "0123456789abcdef"
+          out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex.utf8Start[Int(c >> 4)], hex.utf8Start[Int(c & 15)]])
+        }
+      }
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: b[run..<b.count]))
+      out.append(0x22)
+    }
+  }
 }

@@ -13,11 +13,11 @@ public enum Allocator {
 /// For whoever profiles: with `GONETRACE_TRACE_MEMORY` set in the environment, each stage of a
 /// run prints the time since start, its resident memory, the peak so far and the heap in use to
 /// standard error.
-enum MemoryTrace {
+public enum MemoryTrace {
   static let enabled = ProcessInfo.processInfo.environment["GONETRACE_TRACE_MEMORY"] != nil
   private static let start = ContinuousClock.now
 
-  static func mark(_ stage: @autoclosure () -> String) {
+  public static func mark(_ stage: @autoclosure () -> String) {
     guard enabled else { return }
     var rss = "?", peak = "?"
     if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {

@@ -72,6 +72,30 @@ enum Bytes {
     isDigit(b) || (b | 0x20) &- 0x61 < 6
   }
 
+  /// The 128-bit value of a UUID (8-4-4-4-12 hex digits, either case), and whether it has an
+  /// upper-case digit; nil for anything else. Every Lambda line names one, so the digits are
+  /// checked without a branch per byte.
+  static func uuid(_ u: UnsafeRawBufferPointer) -> (hi: UInt64, lo: UInt64, hasUpper: Bool)? {
+    guard u.count == 36, u[8] == 0x2D, u[13] == 0x2D, u[18] == 0x2D, u[23] == 0x2D else { return nil }
+    var bad = false, upper = false
+    @inline(__always) func digits(_ from: Int, _ count: Int, into acc: inout UInt64) {
+      for i in from..<from + count {
+        let c = u[i]
+        let d = c &- 0x30, l = (c | 0x20) &- 0x61
+        bad = bad || !(d < 10 || l < 6)
+        upper = upper || c &- 0x41 < 6
+        acc = acc << 4 | UInt64(d < 10 ? d : l &+ 10)
+      }
+    }
+    var hi: UInt64 = 0, lo: UInt64 = 0
+    digits(0, 8, into: &hi)
+    digits(9, 4, into: &hi)
+    digits(14, 4, into: &hi)
+    digits(19, 4, into: &lo)
+    digits(24, 12, into: &lo)
+    return bad ? nil : (hi, lo, upper)
+  }
+
   /// Parses an unsigned decimal integer occupying the whole of `buffer`.
   static func parseInt(_ buffer: UnsafeRawBufferPointer) -> Int64? {
     guard !buffer.isEmpty, buffer.count <= 18 else { return nil }

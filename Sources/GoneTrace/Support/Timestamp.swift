@@ -157,6 +157,23 @@ public enum Timestamp {
     let days = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
     let secOfDay = Int(seconds - EpochMillis(days) * 86400)
     let (y, m, d) = civil(fromDays: days)
+    if (0...9999).contains(y) {
+      // Every report line prints times: digits written in place, not through interpolation.
+      return String(unsafeUninitializedCapacity: 24) { out in
+        func put(_ v: Int, _ width: Int, at i: Int) {
+          var v = v
+          for k in stride(from: i + width - 1, through: i, by: -1) {
+            out[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+            v /= 10
+          }
+        }
+        put(y, 4, at: 0); out[4] = UInt8(ascii: "-"); put(m, 2, at: 5); out[7] = UInt8(ascii: "-")
+        put(d, 2, at: 8); out[10] = UInt8(ascii: "T"); put(secOfDay / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
+        put(secOfDay / 60 % 60, 2, at: 14); out[16] = UInt8(ascii: ":"); put(secOfDay % 60, 2, at: 17)
+        out[19] = UInt8(ascii: "."); put(millis, 3, at: 20); out[23] = UInt8(ascii: "Z")
+        return 24
+      }
+    }
     func pad(_ v: Int, _ width: Int) -> String {
       let s = String(v)
       return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
