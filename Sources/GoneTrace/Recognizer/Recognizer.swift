@@ -208,7 +208,7 @@ public final class Recognizer {
     for i in mine where facts[i].kind == .invocation || facts[i].kind == .invocationStart || facts[i].kind == .invocationEnd {
       lambdaId = lambdaId ?? facts[i].fields.lambdaRequestId
     }
-    let apigwId = apigwPrefix.map { String(bytes: UnsafeRawBufferPointer(rebasing: m[$0])) }
+    let apigwId = apigwPrefix.map { UnsafeRawBufferPointer(rebasing: m[$0]) }
     let hasRequest = mine.contains { facts[$0].kind == .request }
     // A line that records a 410 and names a connection (`Error sending to connection X: GoneException…`):
     // the connection is that call's target.
@@ -227,7 +227,7 @@ public final class Recognizer {
       if facts[i].kind == .invocation, !keepsContextFacts { continue }  // context only
       if facts[i].kind == .gone, let id = event.eventId { facts[i].eventId = String(bytes: id) }
       if facts[i].fields.lambdaRequestId == nil { facts[i].fields.lambdaRequestId = lambdaId }
-      if facts[i].fields.apigwRequestId == nil, let apigwId { facts[i].fields.set(.apigwRequestId, raw: apigwId) }
+      if facts[i].fields.apigwRequestId == nil, let apigwId { facts[i].fields.set(.apigwRequestId, bytes: apigwId) }
       if facts[i].kind == .request, apigwId == nil, lambdaId != nil, facts[i].fields.eventType == nil,
         facts[i].fields.routeKey == nil
       {
