@@ -238,6 +238,33 @@ import Testing
     #expect(where_ === store)
   }
 
+  /// Message lines are held as strings only up to a bound: past it, every connection's latest
+  /// message line goes to the store, and each still reads back as the line it was.
+  @Test func messageLinesHeldAsStringsStayBounded() {
+    // §2.3 access-log row (elastic/integrations fixture), one per connection, as MESSAGE requests.
+    func row(_ n: Int) -> String {
+      #"{"requestId":"Iq9gwFDNoAMF\#(String(format: "%04d", n))","ip":"1.128.0.0","requestTime":"26/Jul/2023:12:20:46 +0000","eventType":"MESSAGE","routeKey":"sendmessage","status":"200","connectionId":"Iq8gj1UmIA\#(String(format: "%04d", n))A=","apiId":"z1ctxygne5"}"#
+    }
+    var state = CorrelationState(store: TextStore())
+    state.inlineMessageLimit = 2_000
+    func inlineBytes() -> Int { state.activity.values.reduce(0) { $0 + ($1.lastEvidence?.body.inlineByteCount ?? 0) } }
+    var mostInline = 0
+    for n in 0..<100 {
+      var f = FactFields()
+      f.set(.connectionId, raw: "Iq8gj1UmIA\(String(format: "%04d", n))A=")
+      f.set(.eventType, raw: "MESSAGE")
+      f.set(.routeKey, raw: "sendmessage")
+      state.add(Fact(kind: .request, rule: "request-context", time: 1_690_374_046_000 + EpochMillis(n),
+        origin: Origin(input: 0, line: n + 1), fields: f, text: row(n)))
+      #expect(inlineBytes() <= 2_000, "after row \(n)")
+      mostInline = max(mostInline, inlineBytes())
+    }
+    #expect(mostInline > 1_000, "lines are held as strings up to the bound")
+    let bodies = state.activity.values.compactMap { $0.lastEvidence?.body }
+    #expect(bodies.count == 100)
+    #expect(Set(bodies.map(\.string)) == Set((0..<100).map(row)))
+  }
+
   /// Invocations merged from states that number their streams differently give the records one
   /// state would have: earliest START, latest END, the stream of the first line read. An id that
   /// does not pack (longer than 16 bytes, not a UUID) is kept as well as one that does.

@@ -167,12 +167,17 @@ public struct MessageActivity: Sendable {
   /// The line of the latest message (ties broken by the evidence order, so merges commute).
   public var lastEvidence: Evidence?
 
-  mutating func absorb(_ time: EpochMillis, _ evidence: Evidence) {
+  /// Returns the line let go: the one replaced, or `evidence` itself when it is not the latest
+  /// (an empty line when nothing was held).
+  @discardableResult
+  mutating func absorb(_ time: EpochMillis, _ evidence: Evidence) -> Evidence {
     first = min(first, time)
     if time > last || (time == last && lastEvidence.map { evidence < $0 } ?? true) {
       last = time
-      lastEvidence = evidence
+      defer { lastEvidence = evidence }
+      return lastEvidence ?? Evidence(origin: evidence.origin, time: time, body: .empty)
     }
+    return evidence
   }
 
   mutating func absorb(_ other: MessageActivity) {

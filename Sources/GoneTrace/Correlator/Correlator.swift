@@ -62,6 +62,11 @@ public struct CorrelationState: Sendable {
   /// Where lines and per-message records go (see `TextStore`, `SpillLog`); without one they
   /// stay in memory.
   private let store: TextStore?
+  /// Bytes of the message lines held as strings (`activity`), and the most held before they
+  /// all go to the store: a big access log names tens of thousands of connections, each with
+  /// its latest message row in memory until the input ends (10 MB more peak at 1 GB).
+  private var inlineMessageBytes = 0
+  var inlineMessageLimit = 4 << 20
 
   public init(store: TextStore? = nil) {
     self.store = store
@@ -76,6 +81,7 @@ public struct CorrelationState: Sendable {
     for i in activity.values.indices {
       activity.values[i].lastEvidence?.body.store(in: store)
     }
+    inlineMessageBytes = 0
   }
 
   /// Lines of one Lambda execution environment share a log stream, and one environment runs one
@@ -100,7 +106,10 @@ public struct CorrelationState: Sendable {
     case .request:
       if fact.isMessageRequest, let id = f.connectionId {
         let at = f.requestTime ?? fact.time
-        activity[id, default: MessageActivity()].absorb(at, Evidence(fact))
+        let evidence = Evidence(fact)
+        let dropped = activity[id, default: MessageActivity()].absorb(at, evidence)
+        inlineMessageBytes += evidence.body.inlineByteCount - dropped.body.inlineByteCount
+        if inlineMessageBytes > inlineMessageLimit { storeMessageLines() }
         if let apigw = f.apigwRequestId { noteMessage(CompactID(apigw)) }
         return
       }

@@ -39,6 +39,12 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
     self = s.withUTF8 { store.append(UnsafeRawBufferPointer($0)) }
   }
 
+  /// Bytes held in memory (an inline string), 0 for a line in the store.
+  var inlineByteCount: Int {
+    if case .inline = storage { return byteCount }
+    return 0
+  }
+
   public var string: String {
     switch storage {
     case .inline(let s): return s
