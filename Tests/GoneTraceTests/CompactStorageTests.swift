@@ -241,7 +241,8 @@ import Testing
   /// Message lines are held as strings only up to a bound: past it, every connection's latest
   /// message line goes to the store, and each still reads back as the line it was.
   @Test func messageLinesHeldAsStringsStayBounded() {
-    // §2.3 access-log row (elastic/integrations fixture), one per connection, as MESSAGE requests.
+    // The §2.3 access-log row (elastic/integrations fixture) made a MESSAGE (eventType, routeKey
+    // and status changed, apiId kept, stage and domainName dropped), one per connection.
     func row(_ n: Int) -> String {
       #"{"requestId":"Iq9gwFDNoAMF\#(String(format: "%04d", n))","ip":"1.128.0.0","requestTime":"26/Jul/2023:12:20:46 +0000","eventType":"MESSAGE","routeKey":"sendmessage","status":"200","connectionId":"Iq8gj1UmIA\#(String(format: "%04d", n))A=","apiId":"z1ctxygne5"}"#
     }

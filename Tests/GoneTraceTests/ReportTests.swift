@@ -11,7 +11,9 @@ import Testing
     var texts = (0..<128).map { String(UnicodeScalar(UInt8($0))) }
     texts += ["", "plain", "{\"errorType\":\"GoneException\"}\\n", "tab\there\r\n", "é \u{1F600} \u{7F}\u{0}", String(repeating: "\"", count: 40)]
     for text in texts {
-      let literal = JSONWriter.quoted(text)
+      var writer = JSONWriter(pretty: false)
+      writer.string(text)
+      let literal = writer.output
       let back = try JSONSerialization.jsonObject(with: Data("[\(literal)]".utf8)) as? [String]
       #expect(back == [text], "\(Array(text.utf8))")
       #expect(!literal.utf8.contains { $0 < 0x20 || $0 == 0x7F }, "no raw control byte in \(literal)")

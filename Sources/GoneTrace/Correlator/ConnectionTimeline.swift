@@ -167,17 +167,17 @@ public struct MessageActivity: Sendable {
   /// The line of the latest message (ties broken by the evidence order, so merges commute).
   public var lastEvidence: Evidence?
 
-  /// Returns the line let go: the one replaced, or `evidence` itself when it is not the latest
-  /// (an empty line when nothing was held).
+  /// Returns the line let go: the one replaced, or `evidence`'s own when it is not the latest
+  /// (nil when nothing was held).
   @discardableResult
-  mutating func absorb(_ time: EpochMillis, _ evidence: Evidence) -> Evidence {
+  mutating func absorb(_ time: EpochMillis, _ evidence: Evidence) -> LineText? {
     first = min(first, time)
     if time > last || (time == last && lastEvidence.map { evidence < $0 } ?? true) {
       last = time
       defer { lastEvidence = evidence }
-      return lastEvidence ?? Evidence(origin: evidence.origin, time: time, body: .empty)
+      return lastEvidence?.body
     }
-    return evidence
+    return evidence.body
   }
 
   mutating func absorb(_ other: MessageActivity) {

@@ -108,7 +108,7 @@ public struct CorrelationState: Sendable {
         let at = f.requestTime ?? fact.time
         let evidence = Evidence(fact)
         let dropped = activity[id, default: MessageActivity()].absorb(at, evidence)
-        inlineMessageBytes += evidence.body.inlineByteCount - dropped.body.inlineByteCount
+        inlineMessageBytes += evidence.body.inlineByteCount - (dropped?.inlineByteCount ?? 0)
         if inlineMessageBytes > inlineMessageLimit { storeMessageLines() }
         if let apigw = f.apigwRequestId { noteMessage(CompactID(apigw)) }
         return

@@ -89,7 +89,7 @@ public struct FactFields: Sendable, Equatable, Hashable {
 
   /// `Int(text)`: plain digits parsed in place, anything else (a sign) the standard way.
   private static func integer(_ raw: UnsafeRawBufferPointer) -> Int? {
-    if raw.count <= 18, raw.allSatisfy(Bytes.isDigit), let v = Bytes.parseInt(raw) { return Int(v) }
+    if let v = Bytes.parseInt(raw) { return Int(v) }
     return Int(String(bytes: raw))
   }
 

@@ -242,15 +242,20 @@ public final class Recognizer {
       kept += 1
     }
     if kept < facts.count { facts.removeSubrange(kept...) }
-    let shown = (first..<kept).filter { facts[$0].kind != .invocationStart && facts[$0].kind != .invocationEnd }
-    guard !shown.isEmpty else { return }
+    // START / END facts are never shown: only the others carry the line.
+    func isShown(_ f: Fact) -> Bool { f.kind != .invocationStart && f.kind != .invocationEnd }
+    var anyShown = false, onlyMessages = true
+    for i in first..<kept where isShown(facts[i]) {
+      anyShown = true
+      if facts[i].kind != .invocation, !facts[i].isMessageRequest { onlyMessages = false }
+    }
+    guard anyShown else { return }
     // A MESSAGE request's line is kept only until the connection's next message replaces it:
     // as a string, not in the evidence file, which would otherwise receive every message of
     // the run (half the input's bytes) to keep one per connection. Decided on the facts kept:
     // a dropped target rule match on an access-log row must not send every message to the file.
-    let onlyMessages = shown.allSatisfy { facts[$0].kind == .invocation || facts[$0].isMessageRequest }
     let text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: onlyMessages ? nil : textStore)
-    for i in shown { facts[i].body = text }
+    for i in first..<kept where isShown(facts[i]) { facts[i].body = text }
   }
 
   /// The message as evidence, kept in `store` (or as a string without one): cut to `maxBytes`

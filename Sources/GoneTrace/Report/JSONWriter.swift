@@ -139,19 +139,12 @@ struct JSONWriter {
     time(v)
   }
 
-  /// JSON string literal.
-  static func quoted(_ s: String) -> String {
-    var out: [UInt8] = []
-    appendQuoted(s, to: &out)
-    return String(decoding: out, as: UTF8.self)
-  }
-
   /// Bytes that need an escape in a JSON string: control characters, `"`, `\` and DEL.
   private static let needsEscape: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }
 
   /// Appends `s` as a JSON string literal. Works on UTF-8 bytes and copies the runs between
   /// escapes whole: evidence lines are JSON themselves, a quote every few bytes.
-  static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+  private static func appendQuoted(_ s: String, to out: inout [UInt8]) {
     var s = s
     s.withUTF8 { b in
       out.append(0x22)
