@@ -87,7 +87,7 @@ public struct CorrelationState: Sendable {
   /// Lines of one Lambda execution environment share a log stream, and one environment runs one
   /// invocation at a time: (group, stream) identifies where a line without a request id belongs.
   /// Inputs that do not name streams count as one stream each.
-  mutating func stream(of f: Fact) -> StreamID {
+  mutating func stream(of f: borrowing Fact) -> StreamID {
     let key = f.stream == nil ? StreamKey(group: nil, stream: nil, input: f.origin.input) : StreamKey(group: f.group, stream: f.stream)
     return stream(key)
   }
@@ -100,7 +100,7 @@ public struct CorrelationState: Sendable {
     return id
   }
 
-  public mutating func add(_ fact: Fact) {
+  public mutating func add(_ fact: consuming Fact) {
     let f = fact.fields
     switch fact.kind {
     case .request:
@@ -133,11 +133,13 @@ public struct CorrelationState: Sendable {
       guard let lambda = f.lambdaRequestId else { return }
       invocations.add(CompactID(lambda), stream: stream(of: fact), time: fact.time, isStart: fact.kind == .invocationStart)
     case .gone:
-      gones.append(KeyedFact(fact: fact, stream: stream(of: fact)))
+      let stream = stream(of: fact)
+      gones.append(KeyedFact(fact: fact, stream: stream))
     case .target:
       guard let id = f.connectionId else { return }
+      let stream = stream(of: fact)
       targets.append(TargetHint(connectionId: id, lambdaRequestId: f.lambdaRequestId, apigwRequestId: f.apigwRequestId,
-        evidence: Evidence(fact), stream: stream(of: fact)))
+        evidence: Evidence(fact), stream: stream))
     case .invocation:
       break
     }
@@ -372,13 +374,13 @@ extension CorrelationState {
     var duplicates: [DuplicateLine] = []
     // Lines are grouped by position, not copied: a gigabyte holds tens of thousands of them.
     var groups: [String: [Int]] = [:]
-    let order = gones.indices.sorted { a, b in
-      let x = gones[a].fact, y = gones[b].fact
-      return (x.time, x.body, x.origin) < (y.time, y.body, y.origin)
-    }
+    // Sorted on the keys alone: binding whole facts in the comparison copied two of them (a
+    // dozen reference-counted fields each) per comparison.
+    let sortKeys = gones.map { ($0.fact.time, $0.fact.body, $0.fact.origin) }
+    let order = gones.indices.sorted { sortKeys[$0] < sortKeys[$1] }
     for (n, i) in order.enumerated() {
       let keyed = gones[i]
-      if n > 0, case let previous = gones[order[n - 1]].fact, previous.time != keyed.fact.time || previous.body != keyed.fact.body {
+      if n > 0, case let previous = sortKeys[order[n - 1]], previous.0 != keyed.fact.time || previous.1 != keyed.fact.body {
         seen.removeAll(keepingCapacity: true)
       }
       if let earlier = seen[keyed.fact.stream] {
@@ -418,7 +420,8 @@ extension CorrelationState {
       }
     }
     gones = []
-    calls.sort { ($0.time, $0.target ?? "", $0.facts.first?.body ?? LineText("")) < ($1.time, $1.target ?? "", $1.facts.first?.body ?? LineText("")) }
+    func firstLine(_ c: GoneCall) -> LineText { c.facts.isEmpty ? .empty : c.facts[0].body }
+    calls.sort { ($0.time, $0.target ?? "", firstLine($0)) < ($1.time, $1.target ?? "", firstLine($1)) }
     return Correlation(timelines: timelines, calls: calls, triggerOf: triggerOf, linkEvidence: linkEvidence,
       connectionsByClient: byClient, clientKey: options.clientKey, duplicateGoneLines: duplicates)
   }

@@ -235,10 +235,12 @@ struct RecognizingSink: EventSink {
       timeRange = timeRange.map { min($0.lowerBound, event.timestamp)...max($0.upperBound, event.timestamp) }
         ?? event.timestamp...event.timestamp
     }
-    facts.removeAll(keepingCapacity: true)
     recognizer.recognize(event, inputName: inputName, into: &facts)
-    for i in facts.indices { state.add(facts[i]) }
     if let retainWindow, !facts.isEmpty { retain(event, window: retainWindow) }
+    // Moved out, not copied: a fact holds a dozen reference-counted fields, and copying each
+    // one into the state (and destroying the original) was a fifth of the run. The state does
+    // not depend on the order facts arrive in.
+    while let fact = facts.popLast() { state.add(fact) }
   }
 
   /// Keeps the event, and now and then drops what fell out of the window behind this input's

@@ -11,6 +11,29 @@ public enum Field: String, CaseIterable, Sendable, Codable {
   case role
 }
 
+extension Field {
+  /// Key-extracted fields are read in this order: first what tells a MESSAGE request (most of
+  /// a busy API's requests), so that the fields a message does not need are never read; and
+  /// `requestTimeEpoch` before `requestTime`, which it always overrides.
+  var extractionRank: Int {
+    switch self {
+    case .connectionId, .eventType, .routeKey: 0
+    case .requestTimeEpoch: 1
+    default: 2
+    }
+  }
+
+  /// What a MESSAGE request's fact is folded into the state with (`CorrelationState.add`:
+  /// when and on which connection, and the request id its Lambda link is found by). Client
+  /// and connect / disconnect details matter only for the requests kept whole.
+  var describesMessages: Bool {
+    switch self {
+    case .connectionId, .eventType, .routeKey, .apigwRequestId, .lambdaRequestId, .requestTime, .requestTimeEpoch: true
+    default: false
+    }
+  }
+}
+
 /// Typed values of a fact. Unknown values are nil.
 public struct FactFields: Sendable, Equatable, Hashable {
   public var connectionId: String?
@@ -167,7 +190,9 @@ public struct Fact: Sendable, Equatable {
 
   /// An inbound message on a known connection: folded into that connection's activity, its
   /// line kept only until the next message replaces it.
-  var isMessageRequest: Bool {
+  var isMessageRequest: Bool { Fact.isMessageRequest(kind, fields) }
+
+  static func isMessageRequest(_ kind: Kind, _ fields: borrowing FactFields) -> Bool {
     kind == .request && fields.connectionId != nil
       && RequestKind(eventType: fields.eventType, routeKey: fields.routeKey) == .message
   }

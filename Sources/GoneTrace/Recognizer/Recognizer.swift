@@ -158,7 +158,15 @@ public final class Recognizer {
             keyTable.occurrences(in: m, into: &keyHits)
             keyHitsReady = true
           }
+          // Once the fields read so far show a MESSAGE request, only what a message is folded
+          // with is read (keys come in `Field.extractionRank` order).
+          var messageOnly: Bool?
           for (field, keys) in keyIDsOf[index] {
+            if messageOnly == nil, field.extractionRank > 0 {
+              messageOnly = Fact.isMessageRequest(kinds[index], fields)
+            }
+            if messageOnly == true, !field.describesMessages { continue }
+            if field == .requestTime, fields.requestTime != nil { continue }  // from requestTimeEpoch
             for key in keys {
               for hit in keyHits where hit.key == key {
                 let fits = KeyValueExtractor.withValue(in: m, keyStart: hit.at, keyLength: keyTable.keys[key].count) {
@@ -242,12 +250,13 @@ public final class Recognizer {
       kept += 1
     }
     if kept < facts.count { facts.removeSubrange(kept...) }
-    // START / END facts are never shown: only the others carry the line.
-    func isShown(_ f: Fact) -> Bool { f.kind != .invocationStart && f.kind != .invocationEnd }
+    // START / END facts are never shown: only the others carry the line. (Kinds and fields are
+    // read in place: a fact handed to a function is a copy of a dozen reference-counted fields.)
+    func isShown(_ kind: Fact.Kind) -> Bool { kind != .invocationStart && kind != .invocationEnd }
     var anyShown = false, onlyMessages = true
-    for i in first..<kept where isShown(facts[i]) {
+    for i in first..<kept where isShown(facts[i].kind) {
       anyShown = true
-      if facts[i].kind != .invocation, !facts[i].isMessageRequest { onlyMessages = false }
+      if facts[i].kind != .invocation, !Fact.isMessageRequest(facts[i].kind, facts[i].fields) { onlyMessages = false }
     }
     guard anyShown else { return }
     // A MESSAGE request's line is kept only until the connection's next message replaces it:
@@ -255,7 +264,7 @@ public final class Recognizer {
     // the run (half the input's bytes) to keep one per connection. Decided on the facts kept:
     // a dropped target rule match on an access-log row must not send every message to the file.
     let text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: onlyMessages ? nil : textStore)
-    for i in first..<kept where isShown(facts[i]) { facts[i].body = text }
+    for i in first..<kept where isShown(facts[i].kind) { facts[i].body = text }
   }
 
   /// The message as evidence, kept in `store` (or as a string without one): cut to `maxBytes`

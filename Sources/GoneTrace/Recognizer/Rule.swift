@@ -124,10 +124,11 @@ public final class RuleSet: Sendable {
           }
         }
         var keys: [(Field, [[UInt8]])] = []
-        for (name, list) in (rule.keys ?? [:]).sorted(by: { $0.key < $1.key }) {
+        for (name, list) in rule.keys ?? [:] {
           guard let field = Field(rawValue: name) else { throw bad("keys: \"\(name)\" is not a field") }
           keys.append((field, list.map { Array($0.utf8) }))
         }
+        keys.sort { ($0.0.extractionRank, $0.0.rawValue) < ($1.0.extractionRank, $1.0.rawValue) }
         let keyIDs: [(Field, [Int])] = keys.map { field, list in
           (field, list.map { k in
             keyLiteralIDs[k] ?? {

@@ -48,6 +48,9 @@ enum Bytes {
   ) -> Bool {
     guard offset >= 0, buffer.count - offset >= prefix.count else { return false }
     guard prefix.count > 0 else { return true }
+    // The first byte rejects nearly every candidate without a call (a dozen anchored rules are
+    // tried on every execution-log line).
+    guard buffer[offset] == prefix[0] else { return false }
     return memcmp(buffer.baseAddress! + offset, prefix.baseAddress!, prefix.count) == 0
   }
 
