@@ -307,7 +307,10 @@ extension CorrelationState {
 
     var timelines: [String: ConnectionTimeline] = [:]
     var triggerOf: [String: RequestRecord] = [:]
-    for (_, var r) in ordered {
+    // Each record is moved into its timeline, in key order, and the timeline is appended to in
+    // place (a copy of each record and of its growing timeline was a third of this stage).
+    ordered.reverse()
+    while var (_, r) = ordered.popLast() {
       if let lambda = r.lambdaRequestId {
         // The end of the integration is when a `$connect` completes.
         if let end = invocationRecords[CompactID(lambda)]?.end { r.lastLoggedAt = max(r.lastLoggedAt, end) }
@@ -316,15 +319,13 @@ extension CorrelationState {
         }
       }
       guard let id = r.connectionId, let kind = r.kind else { continue }
-      var timeline = timelines[id] ?? ConnectionTimeline(connectionId: id)
       switch kind {
-      case .connect: timeline.connects.append(r)
-      case .message: timeline.messages.append(r)
-      case .disconnect: timeline.disconnects.append(r)
+      case .connect: timelines[id, default: ConnectionTimeline(connectionId: id)].connects.append(r)
+      case .message: timelines[id, default: ConnectionTimeline(connectionId: id)].messages.append(r)
+      case .disconnect: timelines[id, default: ConnectionTimeline(connectionId: id)].disconnects.append(r)
       }
-      timelines[id] = timeline
     }
-    ordered = []
+    ordered = []  // its storage, emptied but still held
     // In place: iterating the table while assigning into it would copy all of it.
     for i in timelines.values.indices {
       func order(_ a: RequestRecord, _ b: RequestRecord) -> Bool { (a.time, a.apigwRequestId ?? "") < (b.time, b.apigwRequestId ?? "") }
@@ -333,26 +334,32 @@ extension CorrelationState {
       timelines.values[i].disconnects.sort(by: order)
       // Who the client is: as its `$connect` saw it, else as any later request did.
       var client = timelines.values[i].client
-      for list in [timelines.values[i].connects, timelines.values[i].messages, timelines.values[i].disconnects] {
-        for r in list {
-          if client.sourceIp == nil { client.sourceIp = r.client.sourceIp }
-          if client.userAgent == nil { client.userAgent = r.client.userAgent }
-          if client.principalId == nil { client.principalId = r.client.principalId }
+      func fill(from list: [RequestRecord]) {
+        for j in list.indices {
+          if client.sourceIp == nil { client.sourceIp = list[j].client.sourceIp }
+          if client.userAgent == nil { client.userAgent = list[j].client.userAgent }
+          if client.principalId == nil { client.principalId = list[j].client.principalId }
         }
       }
+      fill(from: timelines.values[i].connects)
+      fill(from: timelines.values[i].messages)
+      fill(from: timelines.values[i].disconnects)
       timelines.values[i].client = client
     }
     for (id, a) in activity {
       timelines[id, default: ConnectionTimeline(connectionId: id)].activity = a
     }
     activity = [:]
-    var byClient: [String: [String]] = [:]
-    for (id, t) in timelines {
-      if let key = options.clientKey.key(t.client) { byClient[key, default: []].append(id) }
+    // Each client's connections with when they were opened, worked out once per connection (not
+    // looked up and recomputed in every comparison of the sort).
+    var opened: [String: [(at: EpochMillis, id: String)]] = [:]
+    for i in timelines.values.indices {
+      if let key = options.clientKey.key(timelines.values[i].client) {
+        opened[key, default: []].append((timelines.values[i].connectRequestedAt ?? .max, timelines.keys[i]))
+      }
     }
-    for i in byClient.values.indices {
-      byClient.values[i].sort { (timelines[$0]?.connectRequestedAt ?? .max, $0) < (timelines[$1]?.connectRequestedAt ?? .max, $1) }
-    }
+    let byClient = opened.mapValues { $0.sorted { ($0.at, $0.id) < ($1.at, $1.id) }.map(\.id) }
+    opened = [:]
 
     var windows: [StreamID: [(start: EpochMillis, end: EpochMillis, id: CompactID)]] = [:]
     for (id, inv) in invocationRecords where wanted.contains(inv.stream) {
@@ -413,15 +420,19 @@ extension CorrelationState {
 
     var calls: [GoneCall] = []
     calls.reserveCapacity(gones.count)
-    for (group, lines) in groups.sorted(by: { $0.key < $1.key }) {
+    // By bytes: the keys are ASCII but for `λ`, and a String comparison of non-ASCII text takes
+    // the normalizing path (the same order: UTF-8 keeps code point order).
+    for (group, lines) in groups.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
       for var call in assembleCalls(lines.map { gones[$0].fact }, span: options.callSpan) {
         resolveTarget(&call, hints: hints[group] ?? [], triggerOf: triggerOf, skew: options.skew)
         calls.append(call)
       }
     }
     gones = []
-    func firstLine(_ c: GoneCall) -> LineText { c.facts.isEmpty ? .empty : c.facts[0].body }
-    calls.sort { ($0.time, $0.target ?? "", firstLine($0)) < ($1.time, $1.target ?? "", firstLine($1)) }
+    // Sorted by keys taken once, then moved into place: a comparison reading the calls copied both.
+    let callKeys = calls.map { ($0.time, $0.target ?? "", $0.facts.isEmpty ? LineText.empty : $0.facts[0].body) }
+    let callOrder = calls.indices.sorted { callKeys[$0] < callKeys[$1] }
+    calls = callOrder.map { calls[$0] }
     return Correlation(timelines: timelines, calls: calls, triggerOf: triggerOf, linkEvidence: linkEvidence,
       connectionsByClient: byClient, clientKey: options.clientKey, duplicateGoneLines: duplicates)
   }
@@ -463,8 +474,13 @@ extension CorrelationState {
     for i in calls.indices {
       // Lines of the same millisecond: the one naming the target first (it reads best as
       // "recorded by"), then an order that depends on content only, never on input order.
-      calls[i].facts.sort {
-        ($0.time, $0.fields.connectionId == nil ? 1 : 0, $0.body) < ($1.time, $1.fields.connectionId == nil ? 1 : 0, $1.body)
+      func precedes(_ a: Fact, _ b: Fact) -> Bool {
+        (a.time, a.fields.connectionId == nil ? 1 : 0, a.body) < (b.time, b.fields.connectionId == nil ? 1 : 0, b.body)
+      }
+      // Lines arrive in time order, so this is nearly always sorted already: checked in place
+      // first (sorting copies every fact).
+      if calls[i].facts.indices.dropFirst().contains(where: { precedes(calls[i].facts[$0], calls[i].facts[$0 - 1]) }) {
+        calls[i].facts.sort(by: precedes)
       }
       calls[i].time = calls[i].facts.map(\.time).min() ?? calls[i].time
       calls[i].sdkRequestId = calls[i].facts.lazy.compactMap(\.fields.sdkRequestId).first
