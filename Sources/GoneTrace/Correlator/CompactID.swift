@@ -10,46 +10,45 @@ enum CompactID: Hashable, Sendable, Comparable {
 
   init(_ s: String) {
     var s = s
-    self = s.withUTF8 { u in
-      if u.count <= 16, !u.contains(0) {
-        var a: UInt64 = 0, b: UInt64 = 0
-        for (i, c) in u.enumerated() {
-          if i < 8 { a |= UInt64(c) << (8 * UInt64(i)) } else { b |= UInt64(c) << (8 * UInt64(i - 8)) }
-        }
-        return .short(a, b)
-      }
-      if u.count == 36, let (hi, lo) = CompactID.parseUUID(u) { return .uuid(hi, lo) }
-      return .other(String(decoding: u, as: UTF8.self))
-    }
+    self = s.withUTF8 { CompactID(bytes: UnsafeRawBufferPointer($0)) }
   }
 
-  /// The 128-bit value of a canonical lower-case UUID (8-4-4-4-12 hex digits), else nil.
-  private static func parseUUID(_ u: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
-    guard let v = Bytes.uuid(UnsafeRawBufferPointer(u)), !v.hasUpper else { return nil }
-    return (v.hi, v.lo)
+  /// The id whose string is these bytes (decoded as UTF-8, as `String(bytes:)` does).
+  init(bytes u: UnsafeRawBufferPointer) {
+    if u.count <= 16, !u.contains(0), !u.contains(where: { $0 >= 0x80 }) {
+      // Padded with zeros, which no id holds: the length is where they start.
+      var word = (UInt64(0), UInt64(0))
+      withUnsafeMutableBytes(of: &word) { $0.copyMemory(from: u) }
+      self = .short(UInt64(littleEndian: word.0), UInt64(littleEndian: word.1))
+    } else if u.count == 36, let v = Bytes.uuid(u), !v.hasUpper {
+      self = .uuid(v.hi, v.lo)
+    } else {
+      self = .other(String(bytes: u))
+    }
   }
 
   var string: String {
     switch self {
     case .short(let a, let b):
-      var bytes: [UInt8] = []
-      bytes.reserveCapacity(16)
-      for i in 0..<16 {
-        let c = UInt8(truncatingIfNeeded: (i < 8 ? a >> (8 * UInt64(i)) : b >> (8 * UInt64(i - 8))))
-        if c == 0 { break }
-        bytes.append(c)
+      let word = (a.littleEndian, b.littleEndian)
+      return withUnsafeBytes(of: word) { raw in
+        String(bytes: UnsafeRawBufferPointer(rebasing: raw[0..<(raw.firstIndex(of: 0) ?? 16)]))
       }
-      return String(decoding: bytes, as: UTF8.self)
     case .uuid(let hi, let lo):
-      let hex = Array("0123456789abcdef".utf8)
-      var bytes: [UInt8] = []
-      bytes.reserveCapacity(36)
-      for d in 0..<32 {
-        if d == 8 || d == 12 || d == 16 || d == 20 { bytes.append(UInt8(ascii: "-")) }
-        let word = d < 16 ? hi : lo
-        bytes.append(hex[Int((word >> (4 * UInt64(15 - d % 16))) & 15)])
+      let hex: StaticString = "0123456789abcdef"
+      return String(unsafeUninitializedCapacity: 36) { out in
+        var o = 0
+        for d in 0..<32 {
+          if d == 8 || d == 12 || d == 16 || d == 20 {
+            out[o] = UInt8(ascii: "-")
+            o += 1
+          }
+          let word = d < 16 ? hi : lo
+          out[o] = hex.utf8Start[Int((word >> (4 * UInt64(15 - d % 16))) & 15)]
+          o += 1
+        }
+        return o
       }
-      return String(decoding: bytes, as: UTF8.self)
     case .other(let s): return s
     }
   }

@@ -43,7 +43,7 @@ public struct CorrelationState: Sendable {
 
   var requests: [String: RequestRecord] = [:]
   /// MESSAGE requests folded per connection: memory follows connections, not messages.
-  var activity: [String: MessageActivity] = [:]
+  var activity: [CompactID: MessageActivity] = [:]
   /// API Gateway request id -> Lambda invocation id, with the line that said so.
   var links: [CompactID: Link] = [:]
   /// The same for MESSAGE requests, without the line: a message's link is only ever used to
@@ -104,20 +104,19 @@ public struct CorrelationState: Sendable {
     let f = fact.fields
     switch fact.kind {
     case .request:
-      if fact.isMessageRequest, let id = f.connectionId {
+      if fact.isMessageRequest, let id = f.connection {
         let at = f.requestTime ?? fact.time
         let evidence = Evidence(fact)
         let dropped = activity[id, default: MessageActivity()].absorb(at, evidence)
         inlineMessageBytes += evidence.body.inlineByteCount - (dropped?.inlineByteCount ?? 0)
         if inlineMessageBytes > inlineMessageLimit { storeMessageLines() }
-        if let apigw = f.apigwRequestId { noteMessage(CompactID(apigw)) }
+        if let apigw = f.apigw { noteMessage(apigw) }
         return
       }
       let key = f.apigwRequestId ?? "\(f.connectionId ?? "?")|\(f.eventType ?? f.routeKey ?? "?")|\(f.requestTime ?? fact.time)"
       requests[key, default: RequestRecord()].absorb(f, time: fact.time, evidence: Evidence(fact))
     case .link:
-      guard let apigw = f.apigwRequestId, let lambda = f.lambdaRequestId else { return }
-      let key = CompactID(apigw), value = CompactID(lambda)
+      guard let key = f.apigw, let value = f.lambda else { return }
       if recentMessages.contains(key) {
         messageLinks.add(key, value)
         return
@@ -130,8 +129,8 @@ public struct CorrelationState: Sendable {
         links[key] = Link(lambdaRequestId: value, evidence: evidence)
       }
     case .invocationStart, .invocationEnd:
-      guard let lambda = f.lambdaRequestId else { return }
-      invocations.add(CompactID(lambda), stream: stream(of: fact), time: fact.time, isStart: fact.kind == .invocationStart)
+      guard let lambda = f.lambda else { return }
+      invocations.add(lambda, stream: stream(of: fact), time: fact.time, isStart: fact.kind == .invocationStart)
     case .gone:
       let stream = stream(of: fact)
       gones.append(KeyedFact(fact: fact, stream: stream))
@@ -268,8 +267,8 @@ extension CorrelationState {
     // A MESSAGE request's link and an invocation's START and END are kept on disk (`SpillLog`)
     // and read back once, for the requests and lines that ask for them.
     var askedByLines = Set<CompactID>()
-    for g in gones where g.fact.fields.lambdaRequestId == nil {
-      if let a = g.fact.fields.apigwRequestId { askedByLines.insert(CompactID(a)) }
+    for g in gones where g.fact.fields.lambda == nil {
+      if let a = g.fact.fields.apigw { askedByLines.insert(a) }
     }
     for t in targets where t.lambdaRequestId == nil { if let a = t.apigwRequestId { askedByLines.insert(CompactID(a)) } }
     var askedLinks = askedByLines
@@ -300,7 +299,7 @@ extension CorrelationState {
     links = [:]
     // Lines without a Lambda request id belong to the invocation running in their stream then:
     // every invocation of the streams such lines were written to is read back.
-    var wanted = Set(gones.lazy.filter { $0.fact.fields.lambdaRequestId == nil }.map(\.stream))
+    var wanted = Set(gones.lazy.filter { $0.fact.fields.lambda == nil }.map(\.stream))
     wanted.formUnion(targets.lazy.filter { $0.lambdaRequestId == nil }.map(\.stream))
     let invocationRecords = invocations.records(ids: askedInvocations, streams: wanted)
     invocations = Invocations(store: nil)
@@ -347,6 +346,7 @@ extension CorrelationState {
       timelines.values[i].client = client
     }
     for (id, a) in activity {
+      let id = id.string
       timelines[id, default: ConnectionTimeline(connectionId: id)].activity = a
     }
     activity = [:]

@@ -36,9 +36,25 @@ extension Field {
 
 /// Typed values of a fact. Unknown values are nil.
 public struct FactFields: Sendable, Equatable, Hashable {
-  public var connectionId: String?
-  public var apigwRequestId: String?
-  public var lambdaRequestId: String?
+  // The three ids are held inline (`CompactID`): nearly every fact names one or two, and as
+  // Strings (16 and 36 bytes, past the small-string limit) each was an allocation, a copy per
+  // fact copy, and parsed again by the state that keys on them. Equal exactly when the strings are.
+  var connection: CompactID?
+  var apigw: CompactID?
+  var lambda: CompactID?
+
+  public var connectionId: String? {
+    get { connection?.string }
+    set { connection = newValue.map(CompactID.init) }
+  }
+  public var apigwRequestId: String? {
+    get { apigw?.string }
+    set { apigw = newValue.map(CompactID.init) }
+  }
+  public var lambdaRequestId: String? {
+    get { lambda?.string }
+    set { lambda = newValue.map(CompactID.init) }
+  }
   public var sdkRequestId: String?
   public var operation: String?
   public var eventType: String?
@@ -73,15 +89,17 @@ public struct FactFields: Sendable, Equatable, Hashable {
     if raw.isEmpty && field != .disconnectReason || raw.count == 1 && raw[0] == UInt8(ascii: "-") { return false }
     switch field {
     case .connectionId:
-      connectionId = Bytes.percentDecoded(String(bytes: raw))
+      connection = raw.contains(UInt8(ascii: "%"))
+        ? CompactID(Bytes.percentDecoded(String(bytes: raw))) : CompactID(bytes: raw)
     case .apigwRequestId:
       // Execution logs and access logs name WebSocket requests by 16-character ids; a UUID in a
       // `requestId` key of a Lambda JSON log line is the Lambda invocation's, not API Gateway's.
       guard !FactFields.isUUID(raw) else { return false }
-      apigwRequestId = String(bytes: raw)
+      apigw = CompactID(bytes: raw)
     case .lambdaRequestId:
-      guard FactFields.isUUID(raw) else { return false }
-      lambdaRequestId = FactFields.lowercasedUUID(raw)
+      // Kept in lower case: the value of a UUID does not depend on the case of its digits.
+      guard let v = Bytes.uuid(raw) else { return false }
+      lambda = .uuid(v.hi, v.lo)
     case .sdkRequestId: sdkRequestId = String(bytes: raw)
     case .operation: operation = String(bytes: raw)
     case .eventType: eventType = FactFields.upper(String(bytes: raw))
@@ -118,9 +136,9 @@ public struct FactFields: Sendable, Equatable, Hashable {
 
   func has(_ field: Field) -> Bool {
     switch field {
-    case .connectionId: connectionId != nil
-    case .apigwRequestId: apigwRequestId != nil
-    case .lambdaRequestId: lambdaRequestId != nil
+    case .connectionId: connection != nil
+    case .apigwRequestId: apigw != nil
+    case .lambdaRequestId: lambda != nil
     case .sdkRequestId: sdkRequestId != nil
     case .operation: operation != nil
     case .eventType: eventType != nil
@@ -138,15 +156,6 @@ public struct FactFields: Sendable, Equatable, Hashable {
   }
 
   static func isUUID(_ u: UnsafeRawBufferPointer) -> Bool { Bytes.uuid(u) != nil }
-
-  /// A UUID (`isUUID`) in lower case: its bytes are ASCII, so lowering them is `lowercased()`.
-  private static func lowercasedUUID(_ u: UnsafeRawBufferPointer) -> String {
-    guard u.contains(where: { $0 &- 0x41 < 26 }) else { return String(bytes: u) }
-    return String(unsafeUninitializedCapacity: u.count) { out in
-      for i in 0..<u.count { out[i] = u[i] &- 0x41 < 26 ? u[i] | 0x20 : u[i] }
-      return u.count
-    }
-  }
 
   /// `uppercased()` only when needed (event types are logged in upper case already).
   static func upper(_ s: String) -> String {
@@ -193,7 +202,7 @@ public struct Fact: Sendable, Equatable {
   var isMessageRequest: Bool { Fact.isMessageRequest(kind, fields) }
 
   static func isMessageRequest(_ kind: Kind, _ fields: borrowing FactFields) -> Bool {
-    kind == .request && fields.connectionId != nil
+    kind == .request && fields.connection != nil
       && RequestKind(eventType: fields.eventType, routeKey: fields.routeKey) == .message
   }
 

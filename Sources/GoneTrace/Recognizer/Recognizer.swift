@@ -212,36 +212,36 @@ public final class Recognizer {
     let m = event.message
     let mine = first..<facts.count
     // The invocation a Lambda line belongs to, from its runtime prefix or platform record.
-    var lambdaId: String?
+    var lambdaId: CompactID?
     for i in mine where facts[i].kind == .invocation || facts[i].kind == .invocationStart || facts[i].kind == .invocationEnd {
-      lambdaId = lambdaId ?? facts[i].fields.lambdaRequestId
+      lambdaId = lambdaId ?? facts[i].fields.lambda
     }
     let apigwId = apigwPrefix.map { UnsafeRawBufferPointer(rebasing: m[$0]) }
     let hasRequest = mine.contains { facts[$0].kind == .request }
     // A line that records a 410 and names a connection (`Error sending to connection X: GoneException…`):
     // the connection is that call's target.
-    if let i = mine.first(where: { facts[$0].kind == .gone && facts[$0].fields.connectionId == nil }) {
-      if let t = mine.first(where: { facts[$0].kind == .target }), let target = facts[t].fields.connectionId {
-        facts[i].fields.connectionId = target
+    if let i = mine.first(where: { facts[$0].kind == .gone && facts[$0].fields.connection == nil }) {
+      if let t = mine.first(where: { facts[$0].kind == .target }), let target = facts[t].fields.connection {
+        facts[i].fields.connection = target
       } else if apigwPrefix == nil, (try? idMatcher.firstMatch(in: m)) == true, let r = idMatcher.range(0) {
         // `typing indicator to 652SpgmRsfMCWOQ= failed GoneException…`: a line recording a 410 that
         // names one id of the connection shape names its target. (Execution-log lines are skipped:
         // their ids are API Gateway request ids.)
-        facts[i].fields.connectionId = String(bytes: UnsafeRawBufferPointer(rebasing: m[r]))
+        facts[i].fields.connection = CompactID(bytes: UnsafeRawBufferPointer(rebasing: m[r]))
       }
     }
     var kept = first
     for i in mine {
       if facts[i].kind == .invocation, !keepsContextFacts { continue }  // context only
       if facts[i].kind == .gone, let id = event.eventId { facts[i].eventId = String(bytes: id) }
-      if facts[i].fields.lambdaRequestId == nil { facts[i].fields.lambdaRequestId = lambdaId }
-      if facts[i].fields.apigwRequestId == nil, let apigwId { facts[i].fields.set(.apigwRequestId, bytes: apigwId) }
+      if facts[i].fields.lambda == nil { facts[i].fields.lambda = lambdaId }
+      if facts[i].fields.apigw == nil, let apigwId { facts[i].fields.set(.apigwRequestId, bytes: apigwId) }
       if facts[i].kind == .request, apigwId == nil, lambdaId != nil, facts[i].fields.eventType == nil,
         facts[i].fields.routeKey == nil
       {
         // A Lambda line naming a connection without saying it is an API Gateway event (an app's
         // structured log `{"msg":"post failed","connectionId":…}`): a target, not a lifecycle event.
-        guard facts[i].fields.connectionId != nil else { continue }
+        guard facts[i].fields.connection != nil else { continue }
         facts[i].kind = .target
       } else if facts[i].kind == .target, hasRequest {
         continue  // the connection a printed event names is the sender's, not a target
