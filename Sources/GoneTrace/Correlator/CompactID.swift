@@ -55,6 +55,32 @@ enum CompactID: Hashable, Sendable, Comparable {
 
   /// Orders as the strings do (used only to break ties deterministically).
   static func < (a: CompactID, b: CompactID) -> Bool { a.string < b.string }
+
+  // The state looks ids up several times per fact (links, recent messages, invocations, message
+  // activity): seeding a SipHash `Hasher` for each was a tenth of reading an execution log. Two
+  // words are mixed with the table's per-process seed instead (a 128-bit multiply, as wyhash does).
+  func hash(into hasher: inout Hasher) {
+    switch self {
+    case .short(let a, let b): hasher.combine(CompactID.mix(a, b, 0))
+    case .uuid(let a, let b): hasher.combine(CompactID.mix(a, b, 1))
+    case .other(let s): hasher.combine(s)
+    }
+  }
+
+  func _rawHashValue(seed: Int) -> Int {
+    switch self {
+    case .short(let a, let b): Int(truncatingIfNeeded: CompactID.mix(a, b, UInt64(UInt(bitPattern: seed))))
+    case .uuid(let a, let b): Int(truncatingIfNeeded: CompactID.mix(a, b, ~UInt64(UInt(bitPattern: seed))))
+    case .other(let s): s._rawHashValue(seed: seed)
+    }
+  }
+
+  @inline(__always)
+  private static func mix(_ a: UInt64, _ b: UInt64, _ seed: UInt64) -> UInt64 {
+    let x = (a ^ seed ^ 0xA076_1D64_78BD_642F).multipliedFullWidth(by: b ^ 0xE703_7ED1_A0B4_28DB)
+    let y = (x.high ^ x.low).multipliedFullWidth(by: 0x8EBC_6AF0_9C88_C6E3 ^ seed)
+    return y.high ^ y.low
+  }
 }
 
 /// A `CompactID` as plain bytes, for records kept in a `SpillLog`. An id held as a String has

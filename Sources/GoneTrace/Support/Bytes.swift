@@ -80,23 +80,34 @@ enum Bytes {
   /// checked without a branch per byte.
   static func uuid(_ u: UnsafeRawBufferPointer) -> (hi: UInt64, lo: UInt64, hasUpper: Bool)? {
     guard u.count == 36, u[8] == 0x2D, u[13] == 0x2D, u[18] == 0x2D, u[23] == 0x2D else { return nil }
-    var bad = false, upper = false
-    @inline(__always) func digits(_ from: Int, _ count: Int, into acc: inout UInt64) {
-      for i in from..<from + count {
-        let c = u[i]
-        let d = c &- 0x30, l = (c | 0x20) &- 0x61
-        bad = bad || !(d < 10 || l < 6)
-        upper = upper || c &- 0x41 < 6
-        acc = acc << 4 | UInt64(d < 10 ? d : l &+ 10)
+    // One table load per digit: its value, 0x10 set for an upper-case one, 0x80 for a non-digit.
+    let p = u.baseAddress!.assumingMemoryBound(to: UInt8.self)
+    return hexTable.withUnsafeBufferPointer { t in
+      var flags: UInt8 = 0
+      @inline(__always) func digits(_ from: Int, _ count: Int, into acc: inout UInt64) {
+        for i in from..<from + count {
+          let v = t[Int(p[i])]
+          flags |= v
+          acc = acc << 4 | UInt64(v & 0x0F)
+        }
       }
+      var hi: UInt64 = 0, lo: UInt64 = 0
+      digits(0, 8, into: &hi)
+      digits(9, 4, into: &hi)
+      digits(14, 4, into: &hi)
+      digits(19, 4, into: &lo)
+      digits(24, 12, into: &lo)
+      return flags & 0x80 != 0 ? nil : (hi, lo, flags & 0x10 != 0)
     }
-    var hi: UInt64 = 0, lo: UInt64 = 0
-    digits(0, 8, into: &hi)
-    digits(9, 4, into: &hi)
-    digits(14, 4, into: &hi)
-    digits(19, 4, into: &lo)
-    digits(24, 12, into: &lo)
-    return bad ? nil : (hi, lo, upper)
+  }
+
+  private static let hexTable: [UInt8] = (0..<256).map { c in
+    switch UInt8(c) {
+    case 0x30...0x39: UInt8(c - 0x30)
+    case 0x61...0x66: UInt8(c - 0x61 + 10)
+    case 0x41...0x46: UInt8(c - 0x41 + 10) | 0x10
+    default: 0x80
+    }
   }
 
   /// Parses an unsigned decimal integer occupying the whole of `buffer`.
