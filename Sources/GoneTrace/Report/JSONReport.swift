@@ -42,7 +42,6 @@ public enum JSONReport {
           return items.output
         } emit: { text in
           w.append(items: text)
-          w.drain()
         }
       }
       w.key("diagnostics")

@@ -41,10 +41,21 @@ struct JSONWriter {
     needsComma[needsComma.count - 1] = !first
   }
 
-  /// Adds the output of `init(itemsAt:first:)` writers, in order.
+  /// Adds the output of `init(itemsAt:first:)` writers, in order. With a sink, the text goes to
+  /// it as it is, after what is written so far: it is already a String (built on another
+  /// thread), and copying it in to read it out again cost the writing thread a pass over the
+  /// report.
   mutating func append(items text: String) {
     guard !text.isEmpty else { return }
-    write(text)
+    if let sink {
+      if !bytes.isEmpty {
+        sink(output)
+        bytes.removeAll(keepingCapacity: true)
+      }
+      sink(text)
+    } else {
+      write(text)
+    }
     needsComma[needsComma.count - 1] = true
   }
 
