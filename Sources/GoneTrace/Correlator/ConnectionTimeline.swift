@@ -71,7 +71,11 @@ public enum RequestKind: String, Sendable {
   case connect = "CONNECT", message = "MESSAGE", disconnect = "DISCONNECT"
 
   init?(eventType: String?, routeKey: String?) {
-    if let e = eventType, let k = RequestKind(rawValue: e) {
+    // Compared directly: a `switch` on a String (`init(rawValue:)`) searches its cases one
+    // String comparison at a time, and this runs several times per request line.
+    if let e = eventType, let k: RequestKind = e == "MESSAGE" ? .message : e == "CONNECT" ? .connect
+      : e == "DISCONNECT" ? .disconnect : nil
+    {
       self = k
     } else if let r = routeKey {
       self = r == "$connect" ? .connect : r == "$disconnect" ? .disconnect : .message
