@@ -1,3 +1,5 @@
+import Foundation
+
 /// Decides the cause of each 410. Pure: a call and the correlated timelines in, a verdict out.
 /// Each rule below is a small function that encodes one piece of AWS's documented behaviour.
 public struct Classifier: Sendable {
@@ -15,17 +17,29 @@ public struct Classifier: Sendable {
   }
 
   /// The same, letting go of each call's lines once it is classified (a day of logs holds tens
-  /// of thousands): `correlation.calls` is empty afterwards.
-  public func classify(draining correlation: inout Correlation) -> [Verdict] {
+  /// of thousands): `correlation.calls` is empty afterwards. Calls are classified on `threads`
+  /// threads, each taking a contiguous share (classification is pure: the verdicts, in call
+  /// order, do not depend on it).
+  public func classify(draining correlation: inout Correlation, threads: Int = 1) -> [Verdict] {
     var calls: [GoneCall] = []
     swap(&calls, &correlation.calls)
-    var verdicts: [Verdict] = []
-    verdicts.reserveCapacity(calls.count)
-    for i in calls.indices {
-      verdicts.append(classify(calls[i], in: correlation))
-      calls[i].facts = []
+    let c = correlation
+    let count = calls.count
+    let shares = max(1, min(threads, count / 1024))
+    return calls.withUnsafeMutableBufferPointer { calls in
+      // Each thread reads and empties only the calls of its share, and writes only their verdicts.
+      nonisolated(unsafe) let calls = calls
+      return [Verdict](unsafeUninitializedCapacity: count) { verdicts, initialized in
+        nonisolated(unsafe) let verdicts = verdicts
+        DispatchQueue.concurrentPerform(iterations: shares) { t in
+          for i in (count * t / shares)..<(count * (t + 1) / shares) {
+            (verdicts.baseAddress! + i).initialize(to: classify(calls[i], in: c))
+            calls[i].facts = []
+          }
+        }
+        initialized = count
+      }
     }
-    return verdicts
   }
 
   public func classify(_ call: GoneCall, in c: Correlation) -> Verdict {

@@ -94,7 +94,7 @@ public enum Analyzer {
     MemoryTrace.mark("correlated")
     diagnostics.append(contentsOf: duplicateDiagnostics(correlation.duplicateGoneLines,
       names: inputs.map(\.name) + extraInputs.map(\.name)))
-    let verdicts = Classifier(skew: options.correlation.skew).classify(draining: &correlation)
+    let verdicts = Classifier(skew: options.correlation.skew).classify(draining: &correlation, threads: options.threads)
     MemoryTrace.mark("classified")
     return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors,
       timelines: correlation.timelines, verdicts: verdicts, timeRange: range, retained: retained)
