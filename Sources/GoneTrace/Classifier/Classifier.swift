@@ -21,11 +21,16 @@ public struct Classifier: Sendable {
   /// threads, each taking a contiguous share (classification is pure: the verdicts, in call
   /// order, do not depend on it).
   public func classify(draining correlation: inout Correlation, threads: Int = 1) -> [Verdict] {
+    classify(draining: &correlation, threads: threads, minimumShare: 1024)
+  }
+
+  /// `minimumShare`: fewer calls than this per thread are not worth a thread (tests force 1).
+  func classify(draining correlation: inout Correlation, threads: Int, minimumShare: Int) -> [Verdict] {
     var calls: [GoneCall] = []
     swap(&calls, &correlation.calls)
     let c = correlation
     let count = calls.count
-    let shares = max(1, min(threads, count / 1024))
+    let shares = max(1, min(threads, count / max(1, minimumShare)))
     return calls.withUnsafeMutableBufferPointer { calls in
       // Each thread reads and empties only the calls of its share, and writes only their verdicts.
       nonisolated(unsafe) let calls = calls

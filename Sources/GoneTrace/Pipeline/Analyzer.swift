@@ -16,6 +16,8 @@ public struct AnalysisOptions: Sendable {
   /// Line-shaped files at least this large are read in pieces of about `pieceBytes` by all workers.
   var splitMinimumBytes = ChunkedReader.minimumSplitBytes
   var splitPieceBytes = ChunkedReader.pieceBytes
+  /// Calls are classified on several threads only with at least this many per thread.
+  var classifyMinimumShare = 1024
   public init() {}
 }
 
@@ -94,7 +96,8 @@ public enum Analyzer {
     MemoryTrace.mark("correlated")
     diagnostics.append(contentsOf: duplicateDiagnostics(correlation.duplicateGoneLines,
       names: inputs.map(\.name) + extraInputs.map(\.name)))
-    let verdicts = Classifier(skew: options.correlation.skew).classify(draining: &correlation, threads: options.threads)
+    let verdicts = Classifier(skew: options.correlation.skew).classify(draining: &correlation, threads: options.threads,
+      minimumShare: options.classifyMinimumShare)
     MemoryTrace.mark("classified")
     return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors,
       timelines: correlation.timelines, verdicts: verdicts, timeRange: range, retained: retained)
