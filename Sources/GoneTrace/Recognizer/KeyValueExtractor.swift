@@ -104,41 +104,19 @@ enum KeyValueExtractor {
 /// `forEachValue`.
 struct KeyTable: Sendable {
   let keys: [[UInt8]]
-  // Flat copies of `keys` for the scan, which runs for every `:` of every JSON-ish line: reading
-  // an array out of an array of arrays retained and released it, per candidate.
-  /// Key `id`'s bytes are `bytes[starts[id]..<starts[id] + lengths[id]]`.
-  private let bytes: [UInt8]
-  private let starts: [Int]
-  private let lengths: [Int]
-  /// Key ids of length `n` are `idsByLength[firstOfLength[n]..<firstOfLength[n + 1]]`.
-  private let idsByLength: [Int]
-  private let firstOfLength: [Int]
+  /// Key ids by length (index = length, up to `maxLength`).
+  private let byLength: [[Int]]
   private let maxLength: Int
   let usable: Bool
 
   init(keys: [[UInt8]]) {
     self.keys = keys
     maxLength = keys.map(\.count).max() ?? 0
-    bytes = keys.flatMap { $0 }
-    lengths = keys.map(\.count)
-    var offset = 0
-    starts = keys.map { k in
-      defer { offset += k.count }
-      return offset
-    }
-    var ids: [Int] = []
-    var first: [Int] = []
-    for n in 0...maxLength + 1 {
-      first.append(ids.count)
-      if n <= maxLength { ids += keys.indices.filter { keys[$0].count == n } }
-    }
-    idsByLength = ids
-    firstOfLength = first
+    var byLength = [[Int]](repeating: [], count: maxLength + 1)
+    for (id, k) in keys.enumerated() { byLength[k.count].append(id) }
+    self.byLength = byLength
     usable = keys.allSatisfy { !$0.isEmpty && $0.allSatisfy(KeyValueExtractor.isIdentifier) }
   }
-
-  /// Length of key `id`.
-  func length(of id: Int) -> Int { lengths[id] }
 
   /// Appends (key id, key start) for every occurrence of a key placed as a key, in text order.
   func occurrences(in t: UnsafeRawBufferPointer, into out: inout [(key: Int, at: Int)]) {
@@ -160,20 +138,19 @@ struct KeyTable: Sendable {
       while j >= 0, KeyValueExtractor.isIdentifier(t[j]) { j -= 1 }
       let start = j + 1
       let length = end - start
-      guard length > 0, length <= maxLength, firstOfLength[length] < firstOfLength[length + 1] else { continue }
+      guard length > 0, length <= maxLength, !byLength[length].isEmpty else { continue }
       if let quote {
         guard start > 0, t[start - 1] == quote else { continue }
       } else if start > 0, t[start - 1] == Bytes.quote || t[start - 1] == UInt8(ascii: "'") {
         continue
       }
-      let found: Int? = bytes.withUnsafeBytes { all in
-        for k in firstOfLength[length]..<firstOfLength[length + 1] {
-          let id = idsByLength[k]
-          if all[starts[id]] == t[start], memcmp(base + start, all.baseAddress! + starts[id], length) == 0 { return id }
+      for id in byLength[length] {
+        let k = keys[id]
+        if k.withUnsafeBytes({ memcmp(base + start, $0.baseAddress!, length) == 0 }) {
+          out.append((id, start))
+          break
         }
-        return nil
       }
-      if let found { out.append((found, start)) }
     }
   }
 }

@@ -169,7 +169,7 @@ public final class Recognizer {
             if field == .requestTime, fields.requestTime != nil { continue }  // from requestTimeEpoch
             for key in keys {
               for hit in keyHits where hit.key == key {
-                let fits = KeyValueExtractor.withValue(in: m, keyStart: hit.at, keyLength: keyTable.length(of: key)) {
+                let fits = KeyValueExtractor.withValue(in: m, keyStart: hit.at, keyLength: keyTable.keys[key].count) {
                   fields.set(field, bytes: $0)
                 }
                 if fits == true { break }
