@@ -474,13 +474,8 @@ extension CorrelationState {
     for i in calls.indices {
       // Lines of the same millisecond: the one naming the target first (it reads best as
       // "recorded by"), then an order that depends on content only, never on input order.
-      func precedes(_ a: Fact, _ b: Fact) -> Bool {
-        (a.time, a.fields.connectionId == nil ? 1 : 0, a.body) < (b.time, b.fields.connectionId == nil ? 1 : 0, b.body)
-      }
-      // Lines arrive in time order, so this is nearly always sorted already: checked in place
-      // first (sorting copies every fact).
-      if calls[i].facts.indices.dropFirst().contains(where: { precedes(calls[i].facts[$0], calls[i].facts[$0 - 1]) }) {
-        calls[i].facts.sort(by: precedes)
+      calls[i].facts.sort {
+        ($0.time, $0.fields.connection == nil ? 1 : 0, $0.body) < ($1.time, $1.fields.connection == nil ? 1 : 0, $1.body)
       }
       calls[i].time = calls[i].facts.map(\.time).min() ?? calls[i].time
       calls[i].sdkRequestId = calls[i].facts.lazy.compactMap(\.fields.sdkRequestId).first
