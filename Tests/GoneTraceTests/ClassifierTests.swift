@@ -163,6 +163,52 @@ struct VerdictKey: Hashable, CustomStringConvertible {
     #expect(v.newConnectionId == "VNRUSeldSwMCIRQ=")
   }
 
+  /// A new connection of the client still in its `$connect` when the call came is not a
+  /// reconnect: the client had closed the old one, and the new id could not be posted to yet.
+  @Test func aReconnectStillConnectingIsNotANewerConnection() throws {
+    var s = Scenario()
+    s.connect("R1kmxc2VNjMCFIA=", request: "R1knPH17NjMFftw=", lambda: l1, at: 0, done: 0.3, ip: "203.0.113.10")
+    s.disconnect("R1kmxc2VNjMCFIA=", request: "R1koeHsUtjMFbRw=", at: 40, connectedAt: 0, code: 1001, reason: "",
+      ip: "203.0.113.10")
+    s.connect("VNRUSeldSwMCIRQ=", request: "VNRXVFJOywMF3-Q=", lambda: l3, at: 49.5, done: 51, ip: "203.0.113.10")
+    s.nodeV3Gone(lambda: l2, at: 50, target: "R1kmxc2VNjMCFIA=")
+    let v = try #require(s.analyze().verdicts.first)
+    #expect(v.detail == .clientClosed)
+    #expect(v.newConnectionId == nil)
+  }
+
+  /// Java SDK v2 lines of a broadcast (§3.6 shape, as the simulator renders it): a line naming no
+  /// connection next to one that does is still its own call when it quotes another request id.
+  @Test func linesQuotingTwoSDKRequestIdsAreTwoCalls() {
+    var s = Scenario()
+    let exc = "software.amazon.awssdk.services.apigatewaymanagementapi.model.GoneException: null (Service: ApiGatewayManagementApi, Status Code: 410, Request ID: %@) (SDK Attempt Count: 1)"
+    s.lambda_(0, "START RequestId: \(l2) Version: $LATEST")
+    s.lambda_(0.29, "Failed to post announcement to R1kmxc2VNjMCFIA=: " + exc.replacingOccurrences(of: "%@", with: "8d3509af-e0f2-4b6e-b590-24fdc3fb00fd"))
+    s.lambda_(0.36, "Post failed: " + exc.replacingOccurrences(of: "%@", with: "c24887f5-2f08-4d78-9ba2-e6ee83d2dadd"))
+    s.lambda_(0.99, "END RequestId: \(l2)")
+    let v = s.analyze().verdicts
+    #expect(v.map(\.sdkRequestId) == ["8d3509af-e0f2-4b6e-b590-24fdc3fb00fd", "c24887f5-2f08-4d78-9ba2-e6ee83d2dadd"])
+    #expect(v.map(\.detail) == [.neverSeen, .noTargetId])
+  }
+
+  /// Two invocations open at once in one file (streams merged: AWS never runs two in one stream).
+  /// The Python runtime's uncaught-error record names no invocation (§3.5); it echoes the failure
+  /// of the one that recorded a 410, not the one that started last.
+  @Test func anEchoBetweenTwoOpenInvocationsJoinsTheOneThatFailed() throws {
+    var s = Scenario()
+    s.lambda_(0, "START RequestId: \(l2) Version: $LATEST")
+    s.lambda_(0.076, "START RequestId: \(l3) Version: $LATEST")
+    s.lambda_(0.082, "[ERROR]\t\(s.at(0.082))\t\(l2)\tCould not send welcome message to R1kmxc2VNjMCFIA=\rTraceback (most recent call last):\r  File \"/var/task/app.py\", line 41, in handler\r    apigw.post_to_connection(ConnectionId=connection_id, Data=payload)\rbotocore.errorfactory.GoneException: An error occurred (GoneException) when calling the PostToConnection operation: ")
+    s.lambda_(0.087, "[ERROR] GoneException: An error occurred (GoneException) when calling the PostToConnection operation: \rTraceback (most recent call last):\r  File \"/var/task/app.py\", line 41, in handler\r    apigw.post_to_connection(ConnectionId=connection_id, Data=payload)")
+    s.lambda_(0.093, "END RequestId: \(l2)")
+    s.lambda_(0.099, "END RequestId: \(l3)")
+    let v = s.analyze().verdicts
+    #expect(v.count == 1)
+    let call = try #require(v.first)
+    #expect(call.lambdaRequestId == l2)
+    #expect(call.evidence.filter { $0.text.contains("GoneException") }.count == 2)
+  }
+
   @Test func neverSeenAndNoTarget() throws {
     var s = Scenario()
     s.nodeV3Gone(lambda: l2, at: 10, target: "DfyBYdK2SQ0CGCA=")

@@ -134,6 +134,18 @@ func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool =
     #expect(f.fields.requestTime == ms("2023-07-26T12:20:44Z"))
   }
 
+  /// API Gateway cuts long payload lines with ` [TRUNCATED]` (§1.2, VERIFIED-REAL). A value the cut
+  /// runs through is not read: a principal cut to `user|e9a0` would join strangers as one client.
+  @Test func aValueCutByTruncationIsNotRead() throws {
+    let line = "(63XbG7XV9IMF4MQ=) Endpoint request body after transformations: {\"requestContext\":{\"routeKey\":\"$connect\",\"eventType\":\"CONNECT\",\"requestTimeEpoch\":1715230137005,\"connectionId\":\"63XbeaSkW1MCgIw=\",\"authorizer\":{\"principalId\":\"user|e9a063ec3 [TRUNCATED]"
+    let f = try #require(recognize(line).first { $0.kind == .request })
+    #expect(f.fields.connectionId == "63XbeaSkW1MCgIw=")
+    #expect(f.fields.principalId == nil)
+    let number = "(63XbG7XV9IMF4MQ=) Endpoint request body after transformations: {\"requestContext\":{\"routeKey\":\"$connect\",\"eventType\":\"CONNECT\",\"connectionId\":\"63XbeaSkW1MCgIw=\",\"connectedAt\":17152 [TRUNCATED]"
+    let g = try #require(recognize(number).first { $0.kind == .request })
+    #expect(g.fields.connectedAt == nil)
+  }
+
   @Test func printedEventInALambdaLineLinksTheInvocation() throws {
     // §2.4 VERIFIED-DOC $disconnect input as Node's console.log prints it (util.inspect, `\r` breaks).
     let line = "2024-02-09T18:23:28.941Z\t4ce9340a-b765-490f-ad8a-02ab3415e2bf\tINFO\t{\r  requestContext: {\r    routeKey: '$disconnect',\r    disconnectStatusCode: 1005,\r    eventType: 'DISCONNECT',\r    extendedRequestId: 'ABCD1234=',\r    requestTime: '09/Feb/2024:18:23:28 +0000',\r    messageDirection: 'IN',\r    disconnectReason: 'Client-side close frame status not set',\r    stage: 'prod',\r    connectedAt: 1707503007396,\r    requestTimeEpoch: 1707503008941,\r    identity: { sourceIp: '192.0.2.1' },\r    requestId: 'ABCD1234=',\r    connectionId: 'AAAA1234='\r  }\r}"

@@ -681,6 +681,12 @@ class App:
             return ("pre-connect-post", "connect-rejected", None)
         if c.t_close is None or t < c.t_close:
             return None
+        return self.after_close(c, t)
+
+    def after_close(self, c, t):
+        """Cause of a call at t to c, closed before t.  Depends on the client's later connections,
+        so it is worked out again when the truth is written (`settle`): a long invocation (a
+        broadcast) is simulated at once, before the connections its later calls race with."""
         # reconnect: newest successful connection of the same client opened after c and before t,
         # not closed by a logged $disconnect before t
         newer = None
@@ -697,6 +703,15 @@ class App:
             return ("terminated-connection", "unlogged-disconnect", None)
         return ("terminated-connection", c.end_reason, None)
 
+    def settle(self, entry):
+        """The truth record of a logged 410, its cause worked out again on the world as it is now."""
+        rec, t = entry[1], entry[2]
+        if rec["cause"] in ("terminated-connection", "reconnect-with-old-id"):
+            c = self.conns.get(rec["connectionId"])
+            if c is not None and c.t_close is not None and c.t_close <= t:
+                rec["cause"], rec["detail"], rec["newConnectionId"] = self.after_close(c, t)
+        return rec
+
     def unlogged_ambiguous(self, cid, t):
         """True if a post at t to an id whose close was not logged would look like idle/max from the logs."""
         c = self.conns.get(cid)
@@ -704,7 +719,7 @@ class App:
             return False
         return t - c.last_in >= IDLE_MS - 30_000 or t - c.connected_at >= MAX_MS - 60_000
 
-    def record(self, t_first, op, cid, inv, cause, detail, new_cid, sdk, revealed):
+    def record(self, t_first, t_call, op, cid, inv, cause, detail, new_cid, sdk, revealed):
         if not revealed:
             cid_out, cause, detail, new_cid = None, "unknown", "no-target-id", None
         else:
@@ -712,10 +727,7 @@ class App:
         rec = {"time": iso_ms(t_first), "operation": op, "connectionId": cid_out, "lambdaRequestId": inv.reqid,
                "cause": cause, "detail": detail, "newConnectionId": new_cid, "sdk": sdk}
         self.stats["gone"] += 1
-        if self.truth_sink is not None:
-            self.truth_sink.append((t_first, rec))
-        else:
-            self.truth.append((t_first, rec))
+        (self.truth_sink if self.truth_sink is not None else self.truth).append((t_first, rec, t_call))
         return rec
 
     def call(self, inv, cid, op="PostToConnection", style="app", t=None, app_text=None):
@@ -797,7 +809,7 @@ class App:
             emitted.append(inv.log("ERROR", 'Aws\\ApiGatewayManagementApi\\Exception\\ApiGatewayManagementApiException Error executing "PostToConnection" on "%s"; AWS HTTP error: Client error: `POST %s` resulted in a `410 Gone` response Unable to parse error information from response - Error parsing JSON: Syntax error' % (url, url), ts=t1))
         else:
             raise ValueError("no 410 renderer for " + inv.fn)
-        self.record(min(emitted), op, cid, inv, cause, detail, new_cid, kind_sdk, revealed)
+        self.record(min(emitted), t, op, cid, inv, cause, detail, new_cid, kind_sdk, revealed)
         return False
 
     # ---- store ---------------------------------------------------------------------------
@@ -1094,7 +1106,7 @@ class App:
 
     def sorted_truth(self):
         self.truth.sort(key=lambda x: (x[0], x[1]["lambdaRequestId"]))
-        return [r for _, r in self.truth]
+        return [self.settle(e) for e in self.truth]
 
 
 def hash_small(s: str) -> int:
@@ -1684,7 +1696,8 @@ class CorpusSim:
             while i < len(buf) and buf[i][0] < watermark:
                 i += 1
             out, rest = buf[:i], buf[i:]
-        for _, r in out:
+        for e in out:
+            r = self.app.settle(e)
             self.truth_f.write(json.dumps(r, separators=(",", ":")) + "\n")
             k = r["cause"] + "/" + r["detail"]
             self.truth_counts[k] = self.truth_counts.get(k, 0) + 1
@@ -1866,8 +1879,11 @@ class CorpusSim:
             self.app.close(conn, last + IDLE_MS + self.rng.randint(5, 900), "idle-timeout",
                            cleanup=self.rng.random() < 0.4, logged=self.rng.random() < 0.97 or True)
             self.maybe_reconnect(conn, conn.t_close)
-        else:
+        elif last + IDLE_MS + 1 < conn.connected_at + MAX_MS:
             self.at(last + IDLE_MS + 1, self.idle_check, conn, gen)
+        else:
+            # Kept busy (by posts to it) until API Gateway's 2-hour maximum, which closes it first.
+            self.at(conn.connected_at + MAX_MS + self.rng.randint(50, 900), self.end, conn, gen, "max-duration")
 
     def end(self, t, conn, gen, kind):
         if conn.t_close is not None or conn.alive_gen != gen:

@@ -122,7 +122,7 @@ public struct Classifier: Sendable {
       let n = c.timelines[reconnect]!
       let who = c.clientKey.key(t.client).map(describe) ?? "the same client"
       return verdict(.newerConnection, targetDoubt ? .low : (t.client.principalId != nil ? .high : .medium),
-        "\(who) reconnected as \(reconnect) \(seconds(time - (n.connectRequestedAt ?? time))) before \(opMid) "
+        "\(who) reconnected as \(reconnect) \(seconds(time - (n.connectCompletedAt ?? n.connectRequestedAt ?? time))) before \(opMid) "
           + "to the old id \(target); key the connection store by client so the new id replaces the old.",
         timeline: t, more: n.connects.flatMap(\.evidence) + (t.disconnect?.evidence ?? []),
         newConnection: reconnect)
@@ -185,7 +185,10 @@ public struct Classifier: Sendable {
       timeline: t, more: more)
   }
 
-  /// A connection of the same client opened after `old` ended and before the call.
+  /// A connection of the same client opened after `old` ended and established by the time of the
+  /// call. One still connecting does not count (as for the target itself, a connection exists
+  /// once its `$connect` completed): the old id was gone because the client closed it, and the
+  /// new one could not have been posted to either.
   func newerConnection(of old: ConnectionTimeline, before time: EpochMillis, in c: Correlation) -> String? {
     guard let key = c.clientKey.key(old.client), let ids = c.connectionsByClient[key],
       let oldStart = old.connectRequestedAt
@@ -195,7 +198,9 @@ public struct Classifier: Sendable {
       guard id != old.connectionId, let n = c.timelines[id], let start = n.connectRequestedAt,
         n.connectSucceeded != false
       else { return false }
-      return start > oldStart && start >= oldEnd - skew && start <= time + skew
+      guard start > oldStart, start >= oldEnd - skew else { return false }
+      if let established = n.connectCompletedAt { return established <= time }
+      return start <= time + skew
     }
   }
 

@@ -366,10 +366,19 @@ extension CorrelationState {
       guard inv.start != .max || inv.end != .min else { continue }
       windows[inv.stream, default: []].append((inv.start == .max ? inv.end : inv.start, inv.end == .min ? .max : inv.end, id))
     }
-    func invocation(lambda: String?, apigw: String?, time t: EpochMillis, stream: StreamID) -> String? {
+    /// The invocation a line belongs to. A line naming none is bounded by START / END in its
+    /// stream; where two invocations' bounds overlap (a file of several streams merged: AWS never
+    /// runs two at once in one stream), the later one, unless `prefers` picks among them.
+    func invocation(lambda: String?, apigw: String?, time t: EpochMillis, stream: StreamID,
+      prefers: ((String) -> Bool)? = nil) -> String?
+    {
       if let lambda { return lambda }
       if let apigw, let lambda = linkedByLines[CompactID(apigw)] { return lambda.string }
-      return windows[stream]?.filter { $0.start <= t && t <= $0.end }.max { ($0.start, $0.id) < ($1.start, $1.id) }?.id.string
+      var open = windows[stream]?.filter { $0.start <= t && t <= $0.end } ?? []
+      if open.count > 1, let prefers, case let preferred = open.filter({ prefers($0.id.string) }), !preferred.isEmpty {
+        open = preferred
+      }
+      return open.max { ($0.start, $0.id) < ($1.start, $1.id) }?.id.string
     }
 
     // The same event read twice (overlapping exports, a file given twice, a page fetched twice)
@@ -401,8 +410,10 @@ extension CorrelationState {
         seen[keyed.fact.stream] = (keyed.fact.origin, [keyed.fact.eventId])
       }
       let fields = keyed.fact.fields
+      // An echo (the runtime's uncaught-error record) repeats a failure of its own invocation:
+      // of two open ones, the one that has already recorded a 410 (lines come in time order).
       let lambda = invocation(lambda: fields.lambdaRequestId, apigw: fields.apigwRequestId, time: keyed.fact.time,
-        stream: keyed.stream)
+        stream: keyed.stream, prefers: fields.isEcho ? { groups["λ" + $0] != nil } : nil)
       gones[i].fact.fields.lambdaRequestId = lambda
       let streamKey = streams[Int(keyed.stream)]
       let group = lambda.map { "λ" + $0 } ?? fields.apigwRequestId.map { "apigw:" + $0 }
@@ -441,13 +452,19 @@ extension CorrelationState {
   /// (the app's message naming the target, the SDK's error dump, the runtime's uncaught record),
   /// so lines close in time that do not name different connections join one call, unless the
   /// call already holds a line of the same rule that is equally specific (both naming the target,
-  /// or both not): the app logging its failure twice is two calls. Echo lines (uncaught-error
+  /// or both not): the app logging its failure twice is two calls; so are lines quoting two
+  /// different SDK request ids. Echo lines (uncaught-error
   /// records, API Gateway's view) join the call they follow and stand alone only when nothing
   /// else recorded it.
   func assembleCalls(_ facts: [Fact], span: EpochMillis) -> [GoneCall] {
     var calls: [GoneCall] = []
     func accepts(_ call: GoneCall, _ f: Fact) -> Bool {
       if let a = call.target, let b = f.fields.connectionId, a != b { return false }
+      // Each call to the API has its own request id: lines quoting two ids are two calls (a
+      // broadcast's `Post failed: …GoneException… Request ID: X` beside the line for the call before).
+      if let b = f.fields.sdkRequestId, call.facts.contains(where: { $0.fields.sdkRequestId.map { $0 != b } ?? false }) {
+        return false
+      }
       let named = f.fields.connectionId != nil
       return !call.facts.contains { $0.rule == f.rule && ($0.fields.connectionId != nil) == named }
     }

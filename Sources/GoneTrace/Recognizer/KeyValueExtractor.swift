@@ -75,7 +75,10 @@ enum KeyValueExtractor {
         }
         j += 1
       }
-      let value = UnsafeRawBufferPointer(rebasing: t[(i + 1)..<min(j, t.count)])
+      // No closing quote: the line was cut inside the value (` [TRUNCATED]`, §1.2). A prefix of a
+      // principal or an id is not that value, and as a client key it would join strangers.
+      guard j < t.count else { return nil }
+      let value = UnsafeRawBufferPointer(rebasing: t[(i + 1)..<j])
       guard open == Bytes.quote, escaped else { return body(value) }
       var out: [UInt8] = []
       Bytes.appendJSONUnescaped(value, to: &out)
@@ -88,12 +91,21 @@ enum KeyValueExtractor {
     {
       j += 1
     }
+    if isCutMarker(t, at: j) { return nil }  // `"connectedAt":17152 [TRUNCATED]`: a cut number
     let scalar = UnsafeRawBufferPointer(rebasing: t[i..<j])
     for absent in ["null", "undefined", "None"] as [StaticString]
     where scalar.count == absent.utf8CodeUnitCount && memcmp(scalar.baseAddress!, absent.utf8Start, scalar.count) == 0 {
       return nil
     }
     return body(scalar)
+  }
+
+  private static let cutMarker: StaticString = " [TRUNCATED]"
+
+  /// Whether `t` ends at `at` with API Gateway's mark of a cut line.
+  static func isCutMarker(_ t: UnsafeRawBufferPointer, at: Int) -> Bool {
+    let n = cutMarker.utf8CodeUnitCount
+    return t.count - at == n && memcmp(t.baseAddress! + at, cutMarker.utf8Start, n) == 0
   }
 }
 
