@@ -177,6 +177,21 @@ struct VerdictKey: Hashable, CustomStringConvertible {
     #expect(v.newConnectionId == nil)
   }
 
+  /// A newer connection the client closed too before the call is not one it holds.
+  @Test func aNewerConnectionClosedBeforeTheCallIsNotHeld() throws {
+    var s = Scenario()
+    s.connect("R1kmxc2VNjMCFIA=", request: "R1knPH17NjMFftw=", lambda: l1, at: 0, done: 0.3, ip: "203.0.113.10")
+    s.disconnect("R1kmxc2VNjMCFIA=", request: "R1koeHsUtjMFbRw=", at: 40, connectedAt: 0, code: 1001, reason: "",
+      ip: "203.0.113.10")
+    s.connect("VNRUSeldSwMCIRQ=", request: "VNRXVFJOywMF3-Q=", lambda: l3, at: 42, done: 42.3, ip: "203.0.113.10")
+    s.disconnect("VNRUSeldSwMCIRQ=", request: "VNRbbbbbbbMF3-Q=", at: 45, connectedAt: 42, code: 1001, reason: "",
+      ip: "203.0.113.10")
+    s.nodeV3Gone(lambda: l2, at: 50, target: "R1kmxc2VNjMCFIA=")
+    let v = try #require(s.analyze().verdicts.first)
+    #expect(v.detail == .clientClosed)
+    #expect(v.newConnectionId == nil)
+  }
+
   /// Java SDK v2 lines of a broadcast (§3.6 shape, as the simulator renders it): a line naming no
   /// connection next to one that does is still its own call when it quotes another request id.
   @Test func linesQuotingTwoSDKRequestIdsAreTwoCalls() {

@@ -185,8 +185,8 @@ public struct Classifier: Sendable {
       timeline: t, more: more)
   }
 
-  /// A connection of the same client opened after `old` ended and established by the time of the
-  /// call. One still connecting does not count (as for the target itself, a connection exists
+  /// A connection of the same client opened after `old` ended, established by the time of the
+  /// call and not closed before it. One still connecting does not count (as for the target itself, a connection exists
   /// once its `$connect` completed): the old id was gone because the client closed it, and the
   /// new one could not have been posted to either.
   func newerConnection(of old: ConnectionTimeline, before time: EpochMillis, in c: Correlation) -> String? {
@@ -199,6 +199,8 @@ public struct Classifier: Sendable {
         n.connectSucceeded != false
       else { return false }
       guard start > oldStart, start >= oldEnd - skew else { return false }
+      // Held at the time of the call: one the client closed as well is no id to have used instead.
+      if let closed = n.disconnect?.time, closed <= time { return false }
       if let established = n.connectCompletedAt { return established <= time }
       return start <= time + skew
     }
