@@ -156,6 +156,45 @@ import Testing
     #expect(j.events.first?.message == "{\n    \"foo\": {\n        \"bar\": \"baz\"\n    }\n}")
   }
 
+  /// A raw-lines event is handed on as a view into the chunk while it is one line, and copied
+  /// once a continuation line joins it or the chunk ends: cut anywhere, the same events come out.
+  /// (Lines of §4.4's export and §4.2's `tail --format json` output.)
+  @Test func continuationLinesGiveTheSameEventsWhereverTheChunksEnd() {
+    let text = Array("""
+      2019-06-07T19:11:20.500Z START RequestId: c793869b-ee49-115b-a5b6-4fd21e8dedac Version: $LATEST
+
+      2019-06-07T19:11:20.562Z 2019-06-07T19:11:20.562Z\tc793869b-ee49-115b-a5b6-4fd21e8dedac\tINFO\tENVIRONMENT VARIABLES
+      {
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+      }
+      2019-06-07T19:11:20.564Z 2019-06-07T19:11:20.564Z\tc793869b-ee49-115b-a5b6-4fd21e8dedac\tWARN\tEvent not processed.
+      2019-06-07T19:11:20.565Z END RequestId: c793869b-ee49-115b-a5b6-4fd21e8dedac
+      2019-06-07T19:11:20.566Z last line without a newline
+      """.utf8)
+    func events(chunkSize: Int) -> [LogEvent] {
+      var decoder = LineEventDecoder(input: 0, inputName: "x",
+        layout: LineLayout(continuationLines: true, streamAfterTime: false), stream: nil, maxLineBytes: 1 << 20)
+      var sink = CollectingSink()
+      var start = 0
+      while start < text.count {
+        // Each chunk in its own buffer, overwritten once fed: a view kept past its chunk shows.
+        var chunk = Array(text[start..<min(start + chunkSize, text.count)])
+        chunk.withUnsafeBytes { decoder.feed($0, into: &sink) }
+        for i in chunk.indices { chunk[i] = UInt8(ascii: "#") }
+        start += chunkSize
+      }
+      decoder.finish(into: &sink)
+      #expect(sink.diagnostics.isEmpty)
+      return sink.events
+    }
+    let whole = events(chunkSize: text.count)
+    #expect(whole.count == 5)
+    #expect(whole[1].message.hasSuffix("ENVIRONMENT VARIABLES\n{\n  \"AWS_LAMBDA_FUNCTION_VERSION\": \"$LATEST\",\n}"))
+    for size in [1, 2, 3, 7, 25, 64, 100, 333] {
+      #expect(events(chunkSize: size) == whole, "chunks of \(size) bytes")
+    }
+  }
+
   // §4.4: S3 export tree `<prefix>/<taskId>/<logStream>/000000.gz`, chunks unsorted, a blank
   // continuation line after a Lambda message ending in `\n`, and the aws-logs-write-test object.
   @Test func s3ExportTreeGzipped() throws {

@@ -14,9 +14,12 @@ struct LineEventDecoder: EnvelopeDecoder {
   private var sawOwnTime = false
   private var reportedMissingTime = false
 
-  // The event being assembled when continuation lines may follow. Owned bytes: the next line
-  // may arrive in the next chunk, after the buffer the first line lives in has been reused.
+  // The event being assembled when continuation lines may follow. A view into the chunk being
+  // fed while it is one line (most events: nothing is copied), owned bytes once a continuation
+  // line joins it or the chunk ends (the next line may arrive after the buffer is reused).
   private var pending: [UInt8] = []
+  private var pendingView: UnsafeRawBufferPointer?
+  private var chunk: UnsafeRawBufferPointer?
   private var pendingLine = 0
   private var pendingTime: EpochMillis = 0
   private var pendingStream: String?
@@ -33,8 +36,19 @@ struct LineEventDecoder: EnvelopeDecoder {
 
   mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
     var assembler = lines  // a local, so the closure may mutate self without overlapping access
+    self.chunk = chunk
     assembler.feed(chunk) { line, number, cut in handle(line, number, cut, &sink) }
     lines = assembler
+    ownPending()
+    self.chunk = nil
+  }
+
+  /// Copies a pending event that is still a view: its bytes are about to be reused.
+  private mutating func ownPending() {
+    guard let view = pendingView else { return }
+    pending.removeAll(keepingCapacity: true)
+    pending.append(contentsOf: view)
+    pendingView = nil
   }
 
   mutating func finish<S: EventSink>(into sink: inout S) {
@@ -89,6 +103,7 @@ struct LineEventDecoder: EnvelopeDecoder {
         sink.report(Diagnostic(input: inputName, line: number, severity: .warning,
           message: "time out of range or malformed (years 1970-9999 are read); line kept as part of the event before it"))
       }
+      ownPending()
       if !pending.isEmpty { pending.append(Bytes.newline) }
       pending.append(contentsOf: line)
       return
@@ -173,8 +188,17 @@ struct LineEventDecoder: EnvelopeDecoder {
     }
     if layout.continuationLines {
       flushPending(into: &sink)
-      pending.removeAll(keepingCapacity: true)
-      pending.append(contentsOf: message)
+      // A line of the chunk stays valid until the chunk is done; the one line carried over
+      // from the chunk before lives in the assembler's buffer and is copied at once.
+      if let chunk, let base = message.baseAddress, let start = chunk.baseAddress,
+        base >= start, base + message.count <= start + chunk.count
+      {
+        pendingView = message
+      } else {
+        pendingView = nil
+        pending.removeAll(keepingCapacity: true)
+        pending.append(contentsOf: message)
+      }
       pendingLine = line
       pendingTime = time
       pendingStream = stream
@@ -189,9 +213,15 @@ struct LineEventDecoder: EnvelopeDecoder {
     guard hasPending else { return }
     hasPending = false
     let (time, stream, line) = (pendingTime, pendingStream, pendingLine)
-    pending.withUnsafeBytes { bytes in
+    func accept(_ bytes: UnsafeRawBufferPointer) {
       sink.accept(RawEvent(timestamp: time, hasOwnTime: true, group: nil, stream: stream,
         message: Bytes.trimmedEnd(bytes), origin: Origin(input: input, line: line), eventId: nil))
+    }
+    if let view = pendingView {
+      pendingView = nil
+      accept(view)
+    } else {
+      pending.withUnsafeBytes(accept)
     }
   }
 }
