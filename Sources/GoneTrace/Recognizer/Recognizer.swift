@@ -20,6 +20,13 @@ public final class Recognizer {
   public private(set) var diagnostics: [Diagnostic] = []
   /// Also return `invocation` context facts (tests check the rules that produce them).
   var keepsContextFacts = false
+  /// API Gateway requests seen lately that are not `$connect`s (messages, disconnects). Of the
+  /// lines linking a request to its Lambda invocation, only a `$connect`'s is ever shown (the
+  /// invocation a call came from), so those of the others are not kept: two lines per message,
+  /// a quarter of a busy API's execution log, were written to the evidence file for nothing.
+  /// The request's own line comes first in the log. Bounded: an id forgotten costs its link
+  /// line being kept, as before.
+  private var notConnects = Set<CompactID>()
 
   /// A WebSocket connection id (16 characters ending in `=`, §3.1) standing alone in a line.
   private static let connectionIdShape: Pattern = {
@@ -259,6 +266,16 @@ public final class Recognizer {
       if facts[i].kind != .invocation, !Fact.isMessageRequest(facts[i].kind, facts[i].fields) { onlyMessages = false }
     }
     guard anyShown else { return }
+    for i in first..<kept where facts[i].kind == .request {
+      guard let apigw = facts[i].fields.apigw,
+        RequestKind(eventType: facts[i].fields.eventType, routeKey: facts[i].fields.routeKey).map({ $0 != .connect }) ?? false
+      else { continue }
+      if notConnects.count >= 65_536 { notConnects.removeAll(keepingCapacity: true) }
+      notConnects.insert(apigw)
+    }
+    if (first..<kept).allSatisfy({ facts[$0].kind == .link && facts[$0].fields.apigw.map(notConnects.contains) == true }) {
+      return  // the link of a message or a disconnect: its line is never shown
+    }
     // A MESSAGE request's line is kept only until the connection's next message replaces it:
     // as a string, not in the evidence file, which would otherwise receive every message of
     // the run (half the input's bytes) to keep one per connection. Decided on the facts kept:
