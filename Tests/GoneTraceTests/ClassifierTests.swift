@@ -151,14 +151,27 @@ struct VerdictKey: Hashable, CustomStringConvertible {
     #expect(v.explanation.contains("10 minutes"))
   }
 
-  @Test func reconnectWithTheOldId() throws {
+  /// The client at 203.0.113.10 connects, closes at 40 s (`closeCode`), opens a second
+  /// connection (requested at `again`, established at `established`, closed at `secondClosed`),
+  /// and a Lambda posts to the first id at 50 s: the verdict on that call.
+  func reconnecting(closeCode: Int = 1001, again: Double = 42, established: Double = 42.3,
+    secondClosed: Double? = nil) throws -> Verdict
+  {
     var s = Scenario()
     s.connect("R1kmxc2VNjMCFIA=", request: "R1knPH17NjMFftw=", lambda: l1, at: 0, done: 0.3, ip: "203.0.113.10")
-    s.disconnect("R1kmxc2VNjMCFIA=", request: "R1koeHsUtjMFbRw=", at: 40, connectedAt: 0, code: 1006, reason: "",
+    s.disconnect("R1kmxc2VNjMCFIA=", request: "R1koeHsUtjMFbRw=", at: 40, connectedAt: 0, code: closeCode, reason: "",
       ip: "203.0.113.10")
-    s.connect("VNRUSeldSwMCIRQ=", request: "VNRXVFJOywMF3-Q=", lambda: l3, at: 42, done: 42.3, ip: "203.0.113.10")
+    s.connect("VNRUSeldSwMCIRQ=", request: "VNRXVFJOywMF3-Q=", lambda: l3, at: again, done: established, ip: "203.0.113.10")
+    if let secondClosed {
+      s.disconnect("VNRUSeldSwMCIRQ=", request: "VNRbbbbbbbMF3-Q=", at: secondClosed, connectedAt: again, code: 1001,
+        reason: "", ip: "203.0.113.10")
+    }
     s.nodeV3Gone(lambda: l2, at: 50, target: "R1kmxc2VNjMCFIA=")
-    let v = try #require(s.analyze().verdicts.first)
+    return try #require(s.analyze().verdicts.first)
+  }
+
+  @Test func reconnectWithTheOldId() throws {
+    let v = try reconnecting(closeCode: 1006)
     #expect(v.cause == .reconnectWithOldId)
     #expect(v.newConnectionId == "VNRUSeldSwMCIRQ=")
   }
@@ -166,28 +179,14 @@ struct VerdictKey: Hashable, CustomStringConvertible {
   /// A new connection of the client still in its `$connect` when the call came is not a
   /// reconnect: the client had closed the old one, and the new id could not be posted to yet.
   @Test func aReconnectStillConnectingIsNotANewerConnection() throws {
-    var s = Scenario()
-    s.connect("R1kmxc2VNjMCFIA=", request: "R1knPH17NjMFftw=", lambda: l1, at: 0, done: 0.3, ip: "203.0.113.10")
-    s.disconnect("R1kmxc2VNjMCFIA=", request: "R1koeHsUtjMFbRw=", at: 40, connectedAt: 0, code: 1001, reason: "",
-      ip: "203.0.113.10")
-    s.connect("VNRUSeldSwMCIRQ=", request: "VNRXVFJOywMF3-Q=", lambda: l3, at: 49.5, done: 51, ip: "203.0.113.10")
-    s.nodeV3Gone(lambda: l2, at: 50, target: "R1kmxc2VNjMCFIA=")
-    let v = try #require(s.analyze().verdicts.first)
+    let v = try reconnecting(again: 49.5, established: 51)
     #expect(v.detail == .clientClosed)
     #expect(v.newConnectionId == nil)
   }
 
   /// A newer connection the client closed too before the call is not one it holds.
   @Test func aNewerConnectionClosedBeforeTheCallIsNotHeld() throws {
-    var s = Scenario()
-    s.connect("R1kmxc2VNjMCFIA=", request: "R1knPH17NjMFftw=", lambda: l1, at: 0, done: 0.3, ip: "203.0.113.10")
-    s.disconnect("R1kmxc2VNjMCFIA=", request: "R1koeHsUtjMFbRw=", at: 40, connectedAt: 0, code: 1001, reason: "",
-      ip: "203.0.113.10")
-    s.connect("VNRUSeldSwMCIRQ=", request: "VNRXVFJOywMF3-Q=", lambda: l3, at: 42, done: 42.3, ip: "203.0.113.10")
-    s.disconnect("VNRUSeldSwMCIRQ=", request: "VNRbbbbbbbMF3-Q=", at: 45, connectedAt: 42, code: 1001, reason: "",
-      ip: "203.0.113.10")
-    s.nodeV3Gone(lambda: l2, at: 50, target: "R1kmxc2VNjMCFIA=")
-    let v = try #require(s.analyze().verdicts.first)
+    let v = try reconnecting(secondClosed: 45)
     #expect(v.detail == .clientClosed)
     #expect(v.newConnectionId == nil)
   }
