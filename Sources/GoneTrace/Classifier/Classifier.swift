@@ -186,9 +186,9 @@ public struct Classifier: Sendable {
   }
 
   /// A connection of the same client opened after `old` ended, established by the time of the
-  /// call and not closed before it. One still connecting does not count (as for the target itself, a connection exists
-  /// once its `$connect` completed): the old id was gone because the client closed it, and the
-  /// new one could not have been posted to either.
+  /// call and not closed before it. One still connecting does not count (as for the target
+  /// itself, a connection exists once its `$connect` completed): the old id was gone because the
+  /// client closed it, and the new one could not have been posted to either.
   func newerConnection(of old: ConnectionTimeline, before time: EpochMillis, in c: Correlation) -> String? {
     guard let key = c.clientKey.key(old.client), let ids = c.connectionsByClient[key],
       let oldStart = old.connectRequestedAt
