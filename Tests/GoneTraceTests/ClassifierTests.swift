@@ -213,7 +213,9 @@ struct VerdictKey: Hashable, CustomStringConvertible {
     s.lambda_(0, "START RequestId: \(l2) Version: $LATEST")
     s.lambda_(0.076, "START RequestId: \(l3) Version: $LATEST")
     s.lambda_(0.082, "[ERROR]\t\(s.at(0.082))\t\(l2)\tCould not send welcome message to R1kmxc2VNjMCFIA=\rTraceback (most recent call last):\r  File \"/var/task/app.py\", line 41, in handler\r    apigw.post_to_connection(ConnectionId=connection_id, Data=payload)\rbotocore.errorfactory.GoneException: An error occurred (GoneException) when calling the PostToConnection operation: ")
-    s.lambda_(0.087, "[ERROR] GoneException: An error occurred (GoneException) when calling the PostToConnection operation: \rTraceback (most recent call last):\r  File \"/var/task/app.py\", line 41, in handler\r    apigw.post_to_connection(ConnectionId=connection_id, Data=payload)")
+    // The runtime's record as §3.5 gives it: `\r` line ends, U+00A0 indents.
+    let nbsp = "\u{00A0}"
+    s.lambda_(0.087, "[ERROR] GoneException: An error occurred (GoneException) when calling the PostToConnection operation: \rTraceback (most recent call last):\r\(nbsp)\(nbsp)File \"/var/task/app.py\", line 41, in handler\r\(nbsp)\(nbsp)\(nbsp)\(nbsp)apigw.post_to_connection(ConnectionId=connection_id, Data=payload)")
     s.lambda_(0.093, "END RequestId: \(l2)")
     s.lambda_(0.099, "END RequestId: \(l3)")
     let v = s.analyze().verdicts

@@ -9,6 +9,15 @@ import Testing
     Fixture.gonetrace(["analyze", "--format", "json", "--state", state.path] + extra + paths, cwd: Fixture.repo)
   }
 
+  /// A fresh directory with a state path and a copy of the samples' message log (returned too).
+  static func sampleLogWithState() throws -> (state: URL, log: URL, sample: Data) {
+    let dir = Fixture.directory()
+    let log = dir.appendingPathComponent("lambda.log")
+    let sample = try Data(contentsOf: Fixture.repo.appendingPathComponent("samples/lambda-chat-message.log"))
+    try sample.write(to: log)
+    return (dir.appendingPathComponent("state.json"), log, sample)
+  }
+
   static func verdictCount(_ r: Fixture.RunResult) throws -> Int {
     let json = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
     return (json["verdicts"] as? [Any])?.count ?? -1
@@ -105,11 +114,7 @@ import Testing
   /// `aws logs filter-log-events --start-time (now - 20 min) >> f` every 15 minutes appends the
   /// overlap twice: the 410s in it were reported by the earlier run.
   @Test func anOverlappingFetchAppendedAgainReportsNothingTwice() throws {
-    let dir = Fixture.directory()
-    let state = dir.appendingPathComponent("state.json")
-    let log = dir.appendingPathComponent("lambda.log")
-    let sample = try Data(contentsOf: Fixture.repo.appendingPathComponent("samples/lambda-chat-message.log"))
-    try sample.write(to: log)
+    let (state, log, sample) = try Self.sampleLogWithState()
     let first = Self.analyze(state, [log.path])
     #expect(first.status == 1)
     try (sample + sample).write(to: log)
@@ -140,11 +145,7 @@ import Testing
   }
 
   @Test func aReplacedFileIsReadFromTheStart() throws {
-    let dir = Fixture.directory()
-    let state = dir.appendingPathComponent("state.json")
-    let log = dir.appendingPathComponent("lambda.log")
-    let sample = try Data(contentsOf: Fixture.repo.appendingPathComponent("samples/lambda-chat-message.log"))
-    try sample.write(to: log)
+    let (state, log, sample) = try Self.sampleLogWithState()
     #expect(Self.analyze(state, [log.path]).status == 1)
     // Rewritten in place with other content of the same size: the head hash tells.
     try Data(repeating: UInt8(ascii: "\n"), count: sample.count).write(to: log)
