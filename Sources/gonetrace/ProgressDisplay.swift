@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import GoneTrace
 
 #if canImport(Glibc)
@@ -9,12 +10,13 @@ import Glibc
 /// second and the time left. It appears only after a second, so short runs print nothing.
 final class ProgressDisplay: @unchecked Sendable {
   let meter: ProgressMeter
-  private let started = Date()
-  private let done = NSCondition()
-  private var finished = false
-  private var thread: Thread?
+  private let started = ContinuousClock.now
+  /// Signalled by `stop`: wakes the drawing loop at once.
+  private let wake = DispatchSemaphore(value: 0)
+  /// Signalled by the loop as it ends.
+  private let ended = DispatchSemaphore(value: 0)
   nonisolated(unsafe) private static var drawn = false
-  private static let lock = NSLock()
+  private static let lock = DispatchSemaphore(value: 1)
 
   /// Starts a display when stderr is a terminal and the input is large (or standard input).
   static func start(paths: [String], enabled: Bool) -> ProgressDisplay? {
@@ -22,9 +24,7 @@ final class ProgressDisplay: @unchecked Sendable {
     let total = totalBytes(paths)
     if let total, total < 16 << 20 { return nil }
     let display = ProgressDisplay(meter: ProgressMeter(totalBytes: total))
-    let thread = Thread { display.loop() }
-    display.thread = thread
-    thread.start()
+    DispatchQueue.global().async { display.loop() }
     return display
   }
 
@@ -32,33 +32,28 @@ final class ProgressDisplay: @unchecked Sendable {
 
   private static func totalBytes(_ paths: [String]) -> Int? {
     if paths.isEmpty || paths.contains("-") { return nil }
+    func size(_ path: String) -> Int {
+      var s = stat()
+      guard stat(path, &s) == 0, s.st_mode & S_IFMT == S_IFREG else { return 0 }
+      return Int(s.st_size)
+    }
     var total = 0
     for path in paths {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { continue }
-      if !isDirectory.boolValue {
-        total += (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        continue
-      }
-      let walk = FileManager.default.enumerator(at: URL(fileURLWithPath: path), includingPropertiesForKeys: [.fileSizeKey])
-      while let url = walk?.nextObject() as? URL {
-        total += (try? url.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0
-      }
+      total += size(path)
+      for sub in (try? FileManager.default.subpathsOfDirectory(atPath: path)) ?? [] { total += size(path + "/" + sub) }
     }
     return total
   }
 
   private func loop() {
-    done.lock()
-    while !finished {
-      _ = done.wait(until: Date().addingTimeInterval(0.25))
-      if !finished, Date().timeIntervalSince(started) >= 1 { draw() }
+    while wake.wait(timeout: .now() + 0.25) == .timedOut {
+      if ContinuousClock.now - started >= .seconds(1) { draw() }
     }
-    done.unlock()
+    ended.signal()
   }
 
   private func draw() {
-    let elapsed = Date().timeIntervalSince(started)
+    let elapsed = (ContinuousClock.now - started) / .seconds(1)
     let bytes = meter.bytes
     var line = "\r\u{1B}[K" + Self.size(bytes)
     if let total = meter.totalBytes, total > 0 {
@@ -68,29 +63,26 @@ final class ProgressDisplay: @unchecked Sendable {
         + String(repeating: ".", count: width - filled) + "] \(Int(fraction * 100))%"
       if bytes > 0 {
         let left = elapsed * Double(total - bytes) / Double(bytes)
-        line += "  ETA \(Int(left) / 60):" + String(format: "%02d", Int(left) % 60)
+        line += "  ETA \(Int(left) / 60):" + (Int(left) % 60 < 10 ? "0" : "") + "\(Int(left) % 60)"
       }
     }
     line += "  \(Self.rate(Double(meter.events) / elapsed)) events/s"
-    Self.lock.lock()
+    Self.lock.wait()
     _ = line.withCString { write(2, $0, strlen($0)) }
     Self.drawn = true
-    Self.lock.unlock()
+    Self.lock.signal()
   }
 
   func stop() {
-    done.lock()
-    finished = true
-    done.signal()
-    done.unlock()
-    while thread?.isFinished == false { usleep(1000) }
+    wake.signal()
+    ended.wait()
     Self.clearLine()
   }
 
   /// Erases the progress line before anything else is written to standard error.
   static func clearLine() {
-    lock.lock()
-    defer { lock.unlock() }
+    lock.wait()
+    defer { lock.signal() }
     guard drawn else { return }
     _ = "\r\u{1B}[K".withCString { write(2, $0, strlen($0)) }
     drawn = false
@@ -103,10 +95,19 @@ final class ProgressDisplay: @unchecked Sendable {
       value /= 1000
       unit += 1
     }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+    return unit == 0 ? "\(bytes) B" : fixed(value, digits: 1) + " " + units[unit]
   }
 
   static func rate(_ r: Double) -> String {
-    r >= 1e6 ? String(format: "%.2fM", r / 1e6) : r >= 1e3 ? String(format: "%.1fk", r / 1e3) : String(Int(r))
+    r >= 1e6 ? fixed(r / 1e6, digits: 2) + "M" : r >= 1e3 ? fixed(r / 1e3, digits: 1) + "k" : String(Int(r))
+  }
+
+  /// `value` rounded to `digits` decimals (what `String(format: "%.Nf")` printed).
+  static func fixed(_ value: Double, digits: Int) -> String {
+    var scale = 1
+    for _ in 0..<digits { scale *= 10 }
+    let scaled = Int((value * Double(scale)).rounded())
+    let fraction = String(scaled % scale)
+    return "\(scaled / scale)." + String(repeating: "0", count: digits - fraction.count) + fraction
   }
 }

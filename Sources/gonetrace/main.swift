@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import GoneTrace
 
 #if canImport(Glibc)
@@ -130,7 +130,9 @@ struct Analyze: ParsableCommand {
   func failCriteria() throws -> FailCriteria {
     guard let failOn else { return FailCriteria(causes: nil, details: nil, maxGone: maxGone ?? 0) }
     var causes = Set<Cause>(), details = Set<Detail>()
-    for name in failOn.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+    // `--fail-on "gone-before-connect, reconnected"`: names are trimmed of the blanks around them.
+    let names = failOn.split(separator: ",").map { $0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace) }
+    for name in names.map({ String($0.reversed()) }) where !name.isEmpty {
       if let c = Cause(rawValue: name) {
         causes.insert(c)
       } else if let d = Detail(rawValue: name) {

@@ -130,6 +130,15 @@ import Testing
     #expect(unknown.stderr.contains("give --format"))
   }
 
+  /// The extension is the last component's (what `NSString.pathExtension` gave).
+  @Test func theFormatOfAFileNameIsItsLastComponentsExtension() {
+    #expect(ReportFormat(fileName: "out/REPORT.Html") == .html)
+    #expect(ReportFormat(fileName: "reports.json/today.csv") == .csv)
+    #expect(ReportFormat(fileName: "reports.json/today") == nil, "a directory's extension is not the file's")
+    #expect(ReportFormat(fileName: "/tmp/.json") == nil, "a dot file has no extension")
+    #expect(ReportFormat(fileName: "weekly.2024.md") == .markdown)
+  }
+
   @Test func htmlIsSelfContained() {
     let html = Self.render(.html).out
     for external in ["src=\"http", "href=\"http", "@import", "url(", "<link "] {

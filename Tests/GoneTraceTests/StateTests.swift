@@ -73,13 +73,16 @@ import Testing
 
   @Test func aForeignFileIsNeverOverwritten() throws {
     let dir = Fixture.directory()
-    for (name, text) in [("other.json", "{\"hello\": \"world\"}"), ("notes.txt", "my notes\n"),
-      ("future.json", "{\"kind\": \"gonetrace-state\", \"version\": 99}")]
-    {
+    for (name, text, says) in [
+      ("other.json", "{\"hello\": \"world\"}", "is not a gonetrace state file (no \"kind\": \"gonetrace-state\" member)"),
+      ("list.json", "[1, 2]", "is not a gonetrace state file (no \"kind\": \"gonetrace-state\" member)"),
+      ("notes.txt", "my notes\n", "is not a gonetrace state file (it starts \"my notes \")"),
+      ("future.json", "{\"kind\": \"gonetrace-state\", \"version\": 99}", "has version 99, newer than this gonetrace's 1"),
+    ] {
       let file = Fixture.write(text, to: dir.appendingPathComponent(name))
       let r = Self.analyze(file, ["samples"])
       #expect(r.status == 2, "\(name)")
-      #expect(r.stderr.contains(file.path))
+      #expect(r.stderr.contains(file.path + " " + says) || r.stderr.contains("state file \(file.path) " + says), "\(r.stderr)")
       #expect(try String(contentsOf: file, encoding: .utf8) == text)
     }
   }

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// Decides the cause of each 410. Pure: a call and the correlated timelines in, a verdict out.
 /// Each rule below is a small function that encodes one piece of AWS's documented behaviour.

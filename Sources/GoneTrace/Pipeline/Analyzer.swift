@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 public struct AnalysisOptions: Sendable {
   public var forcedFormat: EnvelopeFormat?
@@ -268,7 +269,7 @@ final class Collector: @unchecked Sendable {
   private var results: [Analyzer.InputResult?]
   private var joins: [Int: ChunkedReader.Join]
   private var state = CorrelationState()
-  private let lock = NSLock()
+  private let lock = Lock()
 
   init(count: Int, plans: [Int: ChunkedReader.Plan]) {
     results = Array(repeating: nil, count: count)
@@ -301,7 +302,7 @@ final class Collector: @unchecked Sendable {
 
 final class Counter: @unchecked Sendable {
   private var value = 0
-  private let lock = NSLock()
+  private let lock = Lock()
   func take(below limit: Int) -> Int? {
     lock.lock()
     defer { lock.unlock() }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The built-in recognition rules: the same format as a user's `--rules FILE` (see README,
 /// "Rules"). Order matters: for each kind of fact, the first rule that matches an event wins,

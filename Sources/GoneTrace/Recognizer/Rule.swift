@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A recognition rule as written in a rules file: the built-in rules are the same kind of data a
 /// user writes with `--rules FILE` (lnav's format files are the model).

@@ -40,14 +40,13 @@ public enum MarkdownReport {
   /// A table cell: pipes escaped, line breaks flattened.
   static func cell(_ s: String?) -> String {
     guard let s, !s.isEmpty else { return "" }
-    return s.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\r", with: " ")
-      .replacingOccurrences(of: "\n", with: " ")
+    return s.replacingAll("|", with: "\\|").replacingAll("\r", with: " ").replacingAll("\n", with: " ")
   }
 
   /// Code span: ids and log text keep their underscores and asterisks.
   static func code(_ s: String?) -> String {
     guard let s, !s.isEmpty else { return "" }
-    let flat = cell(s).replacingOccurrences(of: "`", with: "ˋ")
+    let flat = cell(s).replacingAll("`", with: "ˋ")
     return "`\(flat)`"
   }
 }

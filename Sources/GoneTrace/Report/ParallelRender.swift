@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 
 /// Builds the text of a report's items (one per verdict) on several threads, a window at a time,
 /// and hands it over in item order: the output is byte for byte what one thread writes, and no
@@ -29,7 +30,7 @@ enum ParallelRender {
   /// One text per batch of the window, each written by one thread and read after all are done.
   private final class Slots: @unchecked Sendable {
     private var texts: [String]
-    private let lock = NSLock()
+    private let lock = Lock()
     init(count: Int) { texts = Array(repeating: "", count: count) }
     func put(_ text: String, at k: Int) { lock.withLock { texts[k] = text } }
     func take(_ k: Int) -> String { lock.withLock { defer { texts[k] = "" }; return texts[k] } }

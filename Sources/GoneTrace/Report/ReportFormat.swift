@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The report shapes, one per audience: a person at a terminal, a ticket, a browser, a script,
 /// a log shipper, a spreadsheet, a Prometheus scraper.
@@ -7,7 +7,7 @@ public enum ReportFormat: String, Sendable, CaseIterable {
 
   /// The format a file name asks for (`-o report.html`), or nil when its extension says nothing.
   public init?(fileName: String) {
-    switch (fileName as NSString).pathExtension.lowercased() {
+    switch PathName.pathExtension(of: fileName).lowercased() {
     case "txt", "log": self = .text
     case "json": self = .json
     case "jsonl", "ndjson": self = .jsonl

@@ -22,6 +22,6 @@ enum ReportText {
     let position = e.origin.line.map { ":\($0)" } ?? e.origin.record.map { ":record \($0)" } ?? ""
     let text = e.text.count > width ? String(e.text.prefix(width)) + " …" : e.text
     return "\(a.inputName(e.origin) ?? "?")\(position): "
-      + text.replacingOccurrences(of: "\r", with: "⏎").replacingOccurrences(of: "\n", with: "⏎")
+      + text.replacingAll("\r", with: "⏎").replacingAll("\n", with: "⏎")
   }
 }

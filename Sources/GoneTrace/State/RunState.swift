@@ -1,4 +1,10 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What `--state FILE` keeps between incremental runs (cron): how far each input was read, the
 /// events of connections still inside the 2-hour window, which 410s were already reported, and
@@ -98,27 +104,39 @@ public final class StateLock: Sendable {
 extension RunState {
   /// Reads the state; nil when there is none yet (no file, or an empty one, as `mktemp` leaves).
   public static func load(path: String) throws(StateError) -> RunState? {
-    let data: Data
-    do {
-      data = try Data(contentsOf: URL(fileURLWithPath: path))
-    } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
-      return nil
-    } catch {
-      throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0, errno == ENOENT { return nil }
+    guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var data = Data()
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if n < 0, errno == EINTR { continue }
+      guard n >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+      if n == 0 { break }
+      data.append(contentsOf: chunk[0..<n])
     }
     if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
-    let object: Any
+    /// What tells a state file from any other JSON, read before the whole.
+    struct Header: Decodable {
+      var kind: String?
+      var version: Int?
+    }
+    let header: Header
     do {
-      object = try JSONSerialization.jsonObject(with: data)
-    } catch {
-      let head = String(decoding: data.prefix(40), as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+      header = try JSONDecoder().decode(Header.self, from: data)
+    } catch DecodingError.dataCorrupted {
+      let head = String(decoding: data.prefix(40), as: UTF8.self).replacingAll("\n", with: " ")
       throw data.first == UInt8(ascii: "{") ? .corrupt(path: path, reason: "not valid JSON")
         : .foreign(path: path, found: "it starts \"\(head)\"")
-    }
-    guard let dict = object as? [String: Any], let kind = dict["kind"] as? String, kind == RunState.kind else {
+    } catch {
       throw .foreign(path: path, found: "no \"kind\": \"\(RunState.kind)\" member")
     }
-    if let version = dict["version"] as? Int, version > RunState.version {
+    guard header.kind == RunState.kind else {
+      throw .foreign(path: path, found: "no \"kind\": \"\(RunState.kind)\" member")
+    }
+    if let version = header.version, version > RunState.version {
       throw .newerVersion(path: path, version: version)
     }
     do {

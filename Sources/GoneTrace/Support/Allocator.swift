@@ -1,5 +1,11 @@
 import CMalloc
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Process-wide allocator settings, applied once by the executable before any work.
 public enum Allocator {
@@ -22,12 +28,14 @@ public enum MemoryTrace {
     var rss = "?", peak = "?"
     if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
       for line in status.split(separator: "\n") {
-        if line.hasPrefix("VmRSS:") { rss = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
-        if line.hasPrefix("VmHWM:") { peak = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
+        if line.hasPrefix("VmRSS:") { rss = String(line.dropFirst(6).trimmingBlanks) }
+        if line.hasPrefix("VmHWM:") { peak = String(line.dropFirst(6).trimmingBlanks) }
       }
     }
     let heap = cmalloc_in_use() / 1024
-    let elapsed = (ContinuousClock.now - start).formatted(.units(allowed: [.seconds], fractionalPart: .show(length: 2)))
-    FileHandle.standardError.write(Data("memory \(stage()) at \(elapsed): rss \(rss), peak \(peak), heap \(heap) kB\n".utf8))
+    let centiseconds = (ContinuousClock.now - start) / .milliseconds(10)
+    let elapsed = "\(Int(centiseconds) / 100).\(Int(centiseconds) % 100 < 10 ? "0" : "")\(Int(centiseconds) % 100) secs"
+    var line = "memory \(stage()) at \(elapsed): rss \(rss), peak \(peak), heap \(heap) kB\n"
+    _ = line.withUTF8 { write(2, $0.baseAddress, $0.count) }
   }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -30,8 +30,8 @@ public enum AtomicFile {
 
     public init(path: String) throws(WriteError) {
       self.path = path
-      let directory = (path as NSString).deletingLastPathComponent
-      temporary = (directory.isEmpty ? "." : directory) + "/." + (path as NSString).lastPathComponent
+      let directory = PathName.directory(of: path)
+      temporary = (directory.isEmpty ? "." : directory) + "/." + PathName.lastComponent(of: path)
         + ".tmp-\(getpid())"
       fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
       guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }

@@ -1,4 +1,10 @@
-import Foundation
+import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The text of a log line kept as evidence. A run over a day of logs keeps hundreds of thousands
 /// of them (every request's lines, every Lambda link) and shows a few thousand: so the engine
@@ -106,7 +112,7 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
 /// directory it keeps the lines in memory, and the run still works.
 public final class TextStore: @unchecked Sendable {
   private let fd: Int32
-  private let lock = NSLock()
+  private let lock = Lock()
   private static let bufferSize = 1 << 20
   private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: TextStore.bufferSize, alignment: 8)
   private var buffered = 0

@@ -1,0 +1,73 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The library imports FoundationEssentials, not Foundation: Foundation brings ICU and its
+// data, 7 MB of resident memory in every run (measured: a program printing one line peaks at
+// 11.5 MB with FoundationEssentials, 18.3 MB with Foundation). What Foundation gave beyond
+// Essentials is written here, small.
+
+/// A mutual-exclusion lock (what `NSLock` was): a pthread mutex, allocated so it never moves.
+final class Lock: @unchecked Sendable {
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+
+  init() { pthread_mutex_init(mutex, nil) }
+
+  deinit {
+    pthread_mutex_destroy(mutex)
+    mutex.deallocate()
+  }
+
+  func lock() { pthread_mutex_lock(mutex) }
+  func unlock() { pthread_mutex_unlock(mutex) }
+
+  func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    lock()
+    defer { unlock() }
+    return try body()
+  }
+}
+
+extension StringProtocol {
+  /// The text with every `character` replaced by `replacement`.
+  func replacingAll(_ character: Character, with replacement: String) -> String {
+    var out = ""
+    out.reserveCapacity(utf8.count)
+    for c in self {
+      if c == character { out += replacement } else { out.append(c) }
+    }
+    return out
+  }
+
+  /// The text without leading and trailing spaces and tabs.
+  var trimmingBlanks: SubSequence {
+    let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+    guard let first = firstIndex(where: { !isBlank($0) }), let last = lastIndex(where: { !isBlank($0) }) else {
+      return self[endIndex...]
+    }
+    return self[first...last]
+  }
+}
+
+/// Path parts (what `NSString`'s path methods gave).
+enum PathName {
+  /// Everything before the last `/` (empty for a bare name).
+  static func directory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "" }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
+  }
+
+  static func lastComponent(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return path }
+    return String(path[path.index(after: slash)...])
+  }
+
+  /// The extension of the last component, without its dot (empty when there is none).
+  static func pathExtension(of path: String) -> String {
+    let name = lastComponent(of: path)
+    guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return "" }
+    return String(name[name.index(after: dot)...])
+  }
+}
