@@ -72,6 +72,10 @@ import Testing
       "57593f79-6e46-4a6f-91b1-f5d848cc2059", "57593F79-6E46-4A6F-91B1-F5D848CC2059", "57593f79-6e46-4a6f-91b1-f5d848cc2058",
       "57593f79x6e46-4a6f-91b1-f5d848cc2059", "57593f79-6e46-4a6f-91b1-f5d848cc205g", "57593f79-6e46-4a6f-91b1-f5d848cc205G",
       "57593f79-6e46-4a6f-91b1-f5d848cc205/", "57593f79-6e46-4a6f-91b1-f5d848cc205:", "a\u{0}b", "a", "an id that is longer than sixteen bytes", "é",
+      // The order is computed on the words (`<`): ids differing in each word, prefixes, case.
+      "aaaaaaaa", "aaaaaaaab", "aaaaaaab", "aaaaaaaaaaaaaaa", "b", "B", "Z_-=", "zaaaaaaaaaaaaaaa", "Iq9gjE_aIAMFZTh=",
+      "07593f79-6e46-4a6f-91b1-f5d848cc2059", "f7593f79-6e46-4a6f-91b1-f5d848cc2059", "57593f79-6e46-4a6f-01b1-f5d848cc2059",
+      "57593f79-6e46-4a6f-a1b1-f5d848cc2059", "57593f79-6e47-4a6f-01b1-f5d848cc2059",
     ]
     for a in ids {
       #expect(CompactID(a).string == a, "\(a) round-trips")

@@ -53,8 +53,16 @@ enum CompactID: Hashable, Sendable, Comparable {
     }
   }
 
-  /// Orders as the strings do (used only to break ties deterministically).
-  static func < (a: CompactID, b: CompactID) -> Bool { a.string < b.string }
+  /// Orders as the strings do (ties between records are broken by it), without making them:
+  /// a short id's bytes compared as big-endian words are its characters in order (the zero
+  /// padding sorts a prefix first), and a canonical UUID's hex digits are its value's.
+  static func < (a: CompactID, b: CompactID) -> Bool {
+    switch (a, b) {
+    case (.short(let a0, let a1), .short(let b0, let b1)): (a0.byteSwapped, a1.byteSwapped) < (b0.byteSwapped, b1.byteSwapped)
+    case (.uuid(let a0, let a1), .uuid(let b0, let b1)): (a0, a1) < (b0, b1)
+    default: a.string < b.string
+    }
+  }
 
   // The state looks ids up several times per fact (links, recent messages, invocations, message
   // activity): seeding a SipHash `Hasher` for each was a tenth of reading an execution log. Two

@@ -41,7 +41,11 @@ public struct CorrelationState: Sendable {
     var evidence: Evidence
   }
 
-  var requests: [String: RequestRecord] = [:]
+  /// By API Gateway request id (else by connection, kind and time: see `add`).
+  var requests: [CompactID: RequestRecord] = [:]
+  /// Client details (user agents, principals, addresses) held once per state: a client's
+  /// requests name the same ones, and a user agent is a hundred bytes.
+  private var clientStrings = Set<String>()
   /// MESSAGE requests folded per connection: memory follows connections, not messages.
   var activity: [CompactID: MessageActivity] = [:]
   /// API Gateway request id -> Lambda invocation id, with the line that said so.
@@ -113,8 +117,13 @@ public struct CorrelationState: Sendable {
         if let apigw = f.apigw { noteMessage(apigw) }
         return
       }
-      let key = f.apigwRequestId ?? "\(f.connectionId ?? "?")|\(f.eventType ?? f.routeKey ?? "?")|\(f.requestTime ?? fact.time)"
-      requests[key, default: RequestRecord()].absorb(f, time: fact.time, evidence: Evidence(fact))
+      let key = f.apigw
+        ?? CompactID("\(f.connectionId ?? "?")|\(f.eventType ?? f.routeKey ?? "?")|\(f.requestTime ?? fact.time)")
+      var fields = f
+      fields.sourceIp = intern(fields.sourceIp)
+      fields.userAgent = intern(fields.userAgent)
+      fields.principalId = intern(fields.principalId)
+      requests[key, default: RequestRecord()].absorb(fields, time: fact.time, evidence: Evidence(fact))
     case .link:
       guard let key = f.apigw, let value = f.lambda else { return }
       if recentMessages.contains(key) {
@@ -142,6 +151,17 @@ public struct CorrelationState: Sendable {
     case .invocation:
       break
     }
+  }
+
+  private mutating func intern(_ s: String?) -> String? {
+    guard let s else { return nil }
+    return clientStrings.insert(s).memberAfterInsert
+  }
+
+  private mutating func intern(_ client: inout ClientIdentity) {
+    client.sourceIp = intern(client.sourceIp)
+    client.userAgent = intern(client.userAgent)
+    client.principalId = intern(client.principalId)
   }
 
   private mutating func noteMessage(_ apigw: CompactID) {
@@ -177,10 +197,10 @@ public struct CorrelationState: Sendable {
       self = other
       return
     }
-    for (key, record) in other.requests {
-      if var mine = requests[key] {
-        mine.absorb(record)
-        requests[key] = mine
+    for (key, var record) in other.requests {
+      intern(&record.client)
+      if let i = requests.index(forKey: key) {
+        requests.values[i].absorb(record)
       } else {
         requests[key] = record
       }
@@ -272,23 +292,22 @@ extension CorrelationState {
     }
     for t in targets where t.lambdaRequestId == nil { if let a = t.apigwRequestId { askedByLines.insert(CompactID(a)) } }
     var askedLinks = askedByLines
-    for (_, r) in ordered where r.lambdaRequestId == nil { if let a = r.apigwRequestId { askedLinks.insert(CompactID(a)) } }
+    for (_, r) in ordered where r.lambda == nil { if let a = r.apigw { askedLinks.insert(a) } }
     let messageLink = messageLinks.resolve(askedLinks)
     messageLinks = MessageLinks(store: nil)
 
     var linkEvidence: [String: Evidence] = [:]
     var askedInvocations = Set<CompactID>()
     for i in ordered.indices {
-      if ordered[i].value.lambdaRequestId == nil, let apigw = ordered[i].value.apigwRequestId {
-        let key = CompactID(apigw)
+      if ordered[i].value.lambda == nil, let key = ordered[i].value.apigw {
         if let link = links[key] {
-          ordered[i].value.lambdaRequestId = link.lambdaRequestId.string
+          ordered[i].value.lambda = link.lambdaRequestId
           if ordered[i].value.kind == .connect { linkEvidence[link.lambdaRequestId.string] = link.evidence }
         } else if let lambda = messageLink[key] {
-          ordered[i].value.lambdaRequestId = lambda.string
+          ordered[i].value.lambda = lambda
         }
       }
-      if let lambda = ordered[i].value.lambdaRequestId { askedInvocations.insert(CompactID(lambda)) }
+      if let lambda = ordered[i].value.lambda { askedInvocations.insert(lambda) }
     }
     // The invocation each API Gateway request named by a line ran, from either kind of link:
     // all the rest of the links is freed here.
@@ -310,10 +329,11 @@ extension CorrelationState {
     // place (a copy of each record and of its growing timeline was a third of this stage).
     ordered.reverse()
     while var (_, r) = ordered.popLast() {
-      if let lambda = r.lambdaRequestId {
+      if let lambdaID = r.lambda {
         // The end of the integration is when a `$connect` completes.
-        if let end = invocationRecords[CompactID(lambda)]?.end { r.lastLoggedAt = max(r.lastLoggedAt, end) }
+        if let end = invocationRecords[lambdaID]?.end { r.lastLoggedAt = max(r.lastLoggedAt, end) }
         if r.kind == .connect {
+          let lambda = lambdaID.string
           if let existing = triggerOf[lambda], existing.time <= r.time {} else { triggerOf[lambda] = r }
         }
       }
@@ -327,7 +347,10 @@ extension CorrelationState {
     ordered = []  // its storage, emptied but still held
     // In place: iterating the table while assigning into it would copy all of it.
     for i in timelines.values.indices {
-      func order(_ a: RequestRecord, _ b: RequestRecord) -> Bool { (a.time, a.apigwRequestId ?? "") < (b.time, b.apigwRequestId ?? "") }
+      // By time, then request id (none first).
+      func order(_ a: RequestRecord, _ b: RequestRecord) -> Bool {
+        a.time != b.time ? a.time < b.time : b.apigw.map { b in a.apigw.map { $0 < b } ?? true } ?? false
+      }
       timelines.values[i].connects.sort(by: order)
       timelines.values[i].messages.sort(by: order)
       timelines.values[i].disconnects.sort(by: order)
