@@ -139,6 +139,13 @@ import Testing
     #expect(ReportFormat(fileName: "weekly.2024.md") == .markdown)
   }
 
+  /// Evidence lines are flattened byte by byte: the `\r` of a `\r\n` (one `Character` to Swift) too.
+  @Test func lineBreaksInEvidenceAreFlattenedWhereverTheyAre() {
+    #expect("a\r\nb\rc\nd".replacingAll("\r", with: "⏎").replacingAll("\n", with: "⏎") == "a⏎⏎b⏎c⏎d")
+    #expect("say \"hé\"".replacingAll("\"", with: "\"\"") == "say \"\"hé\"\"")
+    #expect("no match: é".replacingAll("|", with: "\\|") == "no match: é")
+  }
+
   @Test func htmlIsSelfContained() {
     let html = Self.render(.html).out
     for external in ["src=\"http", "href=\"http", "@import", "url(", "<link "] {

@@ -20,7 +20,11 @@ enum ReportText {
 
   static func location(_ e: Evidence, _ a: Analysis, width: Int = 160) -> String {
     let position = e.origin.line.map { ":\($0)" } ?? e.origin.record.map { ":record \($0)" } ?? ""
-    let text = e.text.count > width ? String(e.text.prefix(width)) + " …" : e.text
+    // Walks at most `width` characters: counting all of a kilobyte line's was most of a text
+    // report's time on a gigabyte.
+    let full = e.text
+    let cut = full.index(full.startIndex, offsetBy: width, limitedBy: full.endIndex) ?? full.endIndex
+    let text = cut < full.endIndex ? String(full[..<cut]) + " …" : full
     return "\(a.inputName(e.origin) ?? "?")\(position): "
       + text.replacingAll("\r", with: "⏎").replacingAll("\n", with: "⏎")
   }

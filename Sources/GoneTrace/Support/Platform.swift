@@ -31,14 +31,19 @@ final class Lock: @unchecked Sendable {
 }
 
 extension StringProtocol {
-  /// The text with every `character` replaced by `replacement`.
-  func replacingAll(_ character: Character, with replacement: String) -> String {
-    var out = ""
-    out.reserveCapacity(utf8.count)
-    for c in self {
-      if c == character { out += replacement } else { out.append(c) }
+  /// The text with every `target` (an ASCII character) replaced by `replacement`. By bytes, as
+  /// Foundation's `replacingOccurrences` matched: the `\r` of a `\r\n` is replaced too, though
+  /// Swift sees the pair as one `Character`.
+  func replacingAll(_ target: Unicode.Scalar, with replacement: String) -> String {
+    precondition(target.isASCII)
+    let byte = UInt8(target.value)
+    guard utf8.contains(byte) else { return String(self) }
+    var out = [UInt8]()
+    out.reserveCapacity(utf8.count + 16)
+    for b in utf8 {
+      if b == byte { out += replacement.utf8 } else { out.append(b) }
     }
-    return out
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// The text without leading and trailing spaces and tabs.
