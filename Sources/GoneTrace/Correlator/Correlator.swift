@@ -347,9 +347,13 @@ extension CorrelationState {
     ordered = []  // its storage, emptied but still held
     // In place: iterating the table while assigning into it would copy all of it.
     for i in timelines.values.indices {
-      // By time, then request id (none first).
       func order(_ a: RequestRecord, _ b: RequestRecord) -> Bool {
-        a.time != b.time ? a.time < b.time : b.apigw.map { b in a.apigw.map { $0 < b } ?? true } ?? false
+        if a.time != b.time { return a.time < b.time }
+        switch (a.apigw, b.apigw) {
+        case (let x?, let y?): return x < y
+        case (nil, _?): return true  // a request without an id first
+        default: return false
+        }
       }
       timelines.values[i].connects.sort(by: order)
       timelines.values[i].messages.sort(by: order)
