@@ -130,9 +130,12 @@ struct Analyze: ParsableCommand {
   func failCriteria() throws -> FailCriteria {
     guard let failOn else { return FailCriteria(causes: nil, details: nil, maxGone: maxGone ?? 0) }
     var causes = Set<Cause>(), details = Set<Detail>()
-    // `--fail-on "gone-before-connect, reconnected"`: names are trimmed of the blanks around them.
-    let names = failOn.split(separator: ",").map { $0.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace) }
-    for name in names.map({ String($0.reversed()) }) where !name.isEmpty {
+    // `--fail-on "pre-connect-post, reconnect-with-old-id"`: names are trimmed of the blanks around them.
+    func trimmed(_ part: Substring) -> String {
+      let head = part.drop(while: \.isWhitespace)
+      return String(head[..<(head.lastIndex { !$0.isWhitespace }.map(head.index(after:)) ?? head.startIndex)])
+    }
+    for name in failOn.split(separator: ",").map(trimmed) where !name.isEmpty {
       if let c = Cause(rawValue: name) {
         causes.insert(c)
       } else if let d = Detail(rawValue: name) {

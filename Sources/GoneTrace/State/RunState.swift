@@ -104,18 +104,20 @@ public final class StateLock: Sendable {
 extension RunState {
   /// Reads the state; nil when there is none yet (no file, or an empty one, as `mktemp` leaves).
   public static func load(path: String) throws(StateError) -> RunState? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    if fd < 0, errno == ENOENT { return nil }
-    guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-    defer { close(fd) }
     var data = Data()
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-      let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if n < 0, errno == EINTR { continue }
-      guard n >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-      if n == 0 { break }
-      data.append(contentsOf: chunk[0..<n])
+    do throws(InputError) {
+      let source = try FileDescriptorSource(path: path)
+      let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+      defer { chunk.deallocate() }
+      while case let n = try source.read(into: chunk), n > 0 {
+        data.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+      }
+    } catch {
+      switch error {
+      case .notFound: return nil
+      case .notReadable(_, let reason), .readFailed(_, let reason): throw .unreadable(path: path, reason: reason)
+      case .unknownEnvelope: throw .unreadable(path: path, reason: error.description)
+      }
     }
     if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
     /// What tells a state file from any other JSON, read before the whole.

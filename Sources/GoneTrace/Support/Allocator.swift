@@ -28,8 +28,9 @@ public enum MemoryTrace {
     var rss = "?", peak = "?"
     if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
       for line in status.split(separator: "\n") {
-        if line.hasPrefix("VmRSS:") { rss = String(line.dropFirst(6).trimmingBlanks) }
-        if line.hasPrefix("VmHWM:") { peak = String(line.dropFirst(6).trimmingBlanks) }
+        // `VmRSS:	  123456 kB`: the value after the name's blanks.
+        if line.hasPrefix("VmRSS:") { rss = String(line.dropFirst(6).drop(while: \.isWhitespace)) }
+        if line.hasPrefix("VmHWM:") { peak = String(line.dropFirst(6).drop(while: \.isWhitespace)) }
       }
     }
     let heap = cmalloc_in_use() / 1024

@@ -45,15 +45,6 @@ extension StringProtocol {
     }
     return String(decoding: out, as: UTF8.self)
   }
-
-  /// The text without leading and trailing spaces and tabs.
-  var trimmingBlanks: SubSequence {
-    let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-    guard let first = firstIndex(where: { !isBlank($0) }), let last = lastIndex(where: { !isBlank($0) }) else {
-      return self[endIndex...]
-    }
-    return self[first...last]
-  }
 }
 
 /// Path parts (what `NSString`'s path methods gave).
