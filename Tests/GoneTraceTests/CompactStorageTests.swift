@@ -314,7 +314,7 @@ import Testing
     var whole = JSONWriter(pretty: true)
     build(&whole)
     var pieces: [String] = []
-    var streamed = JSONWriter(pretty: true) { pieces.append($0) }
+    var streamed = JSONWriter(pretty: true) { pieces.append(String(decoding: $0, as: UTF8.self)) }
     build(&streamed)
     #expect(pieces.count > 10)
     #expect(pieces.joined() + streamed.output == whole.output)

@@ -19,6 +19,44 @@ import Testing
       #expect(!literal.utf8.contains { $0 < 0x20 || $0 == 0x7F }, "no raw control byte in \(literal)")
     }
   }
+  @Test func jsonStringsEscapeWhereverTheByteFallsInAWord() throws {
+    // The writer copies clean eight-byte words whole: each byte that needs an escape, and a
+    // multi-byte character, at every offset of the first two words and in the short tail.
+    var texts: [String] = []
+    let specials = (0..<0x20).map { String(UnicodeScalar(UInt8($0))) } + ["\"", "\\", "\u{7F}", "é", "\u{1F600}"]
+    for special in specials {
+      for offset in 0..<19 {
+        texts.append(String(repeating: "a", count: offset) + special + String(repeating: "b", count: 18 - offset))
+      }
+    }
+    for text in texts {
+      var writer = JSONWriter(pretty: false)
+      writer.string(text)
+      let back = try JSONSerialization.jsonObject(with: Data("[\(writer.output)]".utf8)) as? [String]
+      #expect(back == [text], "\(Array(text.utf8))")
+      #expect(!writer.output.utf8.contains { $0 < 0x20 || $0 == 0x7F }, "no raw control byte in \(writer.output)")
+    }
+  }
+
+  /// Evidence is quoted from its stored bytes: the text is what reading it as a String gives,
+  /// ill-formed UTF-8 repaired the same way, whether the line is in the store or inline.
+  @Test func evidenceIsQuotedFromItsBytesAsItsStringWouldBe() throws {
+    let store = TextStore(directory: Fixture.directory().path)
+    let lines: [[UInt8]] = [
+      Array("{\"message\":\"Forbidden\"}\ttab".utf8), Array("plain ascii line of some length".utf8),
+      Array("caf\u{E9} \u{1F600} ok".utf8), [0x61, 0xFF, 0x62, 0xC3], Array(repeating: 0x22, count: 17), [],
+    ]
+    for bytes in lines {
+      for text in [bytes.withUnsafeBytes { store.append($0) }, LineText(String(decoding: bytes, as: UTF8.self))] {
+        var fromBytes = JSONWriter(pretty: false)
+        fromBytes.object { $0.field("text", line: text) }
+        var fromString = JSONWriter(pretty: false)
+        fromString.object { $0.field("text", text.string) }
+        #expect(fromBytes.output == fromString.output, "\(bytes)")
+      }
+    }
+  }
+
   static let golden = Fixture.root.appendingPathComponent("golden")
   /// A fixed "now" makes the report stamps reproducible.
   static let now = "2026-01-01T00:00:00Z"
@@ -64,8 +102,10 @@ import Testing
     }
     #expect(ReportFormat.jsonl.render(a, three) == ReportFormat.jsonl.render(a, one))
     var texts: [String] = []
-    ParallelRender.write(count: 1_000, threads: 3, batch: 7) { range in range.map { "\($0);" }.joined() } emit: {
-      texts.append($0)
+    ParallelRender.write(count: 1_000, threads: 3, batch: 7) { range, buffer in
+      buffer += range.map { "\($0);" }.joined().utf8
+    } emit: {
+      texts.append(String(decoding: $0, as: UTF8.self))
     }
     #expect(texts.joined() == (0..<1_000).map { "\($0);" }.joined())
   }

@@ -3,17 +3,19 @@
 /// The members are those of the JSON report, so a consumer learns one schema.
 public enum JSONLinesReport {
   public static func render(_ a: Analysis, _ context: ReportContext) -> String {
-    var out = ""
-    write(a, context) { out += $0 }
-    return out
+    var out: [UInt8] = []
+    write(a, context) { out.append(contentsOf: $0) }
+    return String(decoding: out, as: UTF8.self)
   }
 
-  /// Writes the report to `emit` one line at a time.
-  public static func write(_ a: Analysis, _ context: ReportContext, to emit: (String) -> Void) {
-    func line(_ type: String, _ body: (inout JSONWriter) -> Void) { emit(text(type, body)) }
+  /// Writes the report's UTF-8 to `emit` one line at a time (the verdicts a batch at a time).
+  public static func write(_ a: Analysis, _ context: ReportContext, to emit: (UnsafeRawBufferPointer) -> Void) {
+    func line(_ type: String, _ body: (inout JSONWriter) -> Void) {
+      text(type, body).withUnsafeBytes(emit)
+    }
     for input in a.inputs { line("input") { JSONReport.inputFields(input, &$0) } }
-    ParallelRender.write(count: a.verdicts.count, threads: context.threads) { range in
-      range.map { i in text("verdict") { JSONReport.verdictFields(a.verdicts[i], a, &$0) } }.joined()
+    ParallelRender.write(count: a.verdicts.count, threads: context.threads) { range, buffer in
+      for i in range { buffer += text("verdict") { JSONReport.verdictFields(a.verdicts[i], a, &$0) } }
     } emit: { emit($0) }
     for d in a.diagnostics { line("diagnostic") { JSONReport.diagnosticFields(d, &$0) } }
     line("summary") { w in
@@ -27,12 +29,13 @@ public enum JSONLinesReport {
   }
 
   /// One line: a compact object led by its `type`.
-  private static func text(_ type: String, _ body: (inout JSONWriter) -> Void) -> String {
+  private static func text(_ type: String, _ body: (inout JSONWriter) -> Void) -> [UInt8] {
     var w = JSONWriter(pretty: false)
     w.object { w in
       w.field("type", type)
       body(&w)
     }
-    return w.output + "\n"
+    w.finish()
+    return w.takeBytes()
   }
 }

@@ -4,15 +4,15 @@ public enum JSONReport {
   public static let schemaVersion = 1
 
   public static func render(_ a: Analysis, version: String, pretty: Bool = true, threads: Int = 1) -> String {
-    var out = ""
-    write(a, version: version, pretty: pretty, threads: threads) { out += $0 }
-    return out
+    var out: [UInt8] = []
+    write(a, version: version, pretty: pretty, threads: threads) { out.append(contentsOf: $0) }
+    return String(decoding: out, as: UTF8.self)
   }
 
-  /// Writes the report to `emit` in pieces of about a megabyte; the verdicts' text is built on
-  /// `threads` threads (the output does not depend on it).
+  /// Writes the report's UTF-8 to `emit` in pieces of about a megabyte; the verdicts' text is
+  /// built on `threads` threads (the output does not depend on it).
   public static func write(
-    _ a: Analysis, version: String, pretty: Bool = true, threads: Int = 1, to emit: (String) -> Void
+    _ a: Analysis, version: String, pretty: Bool = true, threads: Int = 1, to emit: (UnsafeRawBufferPointer) -> Void
   ) {
     withoutActuallyEscaping(emit) { emit in
       write(a, version: version, pretty: pretty, threads: threads, sink: emit)
@@ -20,7 +20,7 @@ public enum JSONReport {
   }
 
   private static func write(
-    _ a: Analysis, version: String, pretty: Bool, threads: Int, sink: @escaping (String) -> Void
+    _ a: Analysis, version: String, pretty: Bool, threads: Int, sink: @escaping (UnsafeRawBufferPointer) -> Void
   ) {
     var w = JSONWriter(pretty: pretty, sink: sink)
     w.object { w in
@@ -36,10 +36,10 @@ public enum JSONReport {
       w.key("verdicts")
       w.array { w in
         let position = w.position
-        ParallelRender.write(count: a.verdicts.count, threads: threads) { range in
-          var items = JSONWriter(itemsAt: position, first: range.lowerBound == 0)
+        ParallelRender.write(count: a.verdicts.count, threads: threads) { range, buffer in
+          var items = JSONWriter(itemsAt: position, first: range.lowerBound == 0, appendingTo: buffer)
           for i in range { items.object { verdictFields(a.verdicts[i], a, &$0) } }
-          return items.output
+          buffer = items.takeBytes()
         } emit: { text in
           w.append(items: text)
         }
@@ -49,7 +49,7 @@ public enum JSONReport {
         for d in a.diagnostics { w.object { diagnosticFields(d, &$0) } }
       }
     }
-    sink(w.output + "\n")
+    w.finish()
   }
 
   static func inputFields(_ input: InputSummary, _ w: inout JSONWriter) {
@@ -119,7 +119,7 @@ public enum JSONReport {
       w.field("line", int: e.origin.line)
       if let record = e.origin.record { w.field("record", int: record) }
       w.field("time", time: e.time)
-      w.field("text", e.text)
+      w.field("text", line: e.body)
     }
   }
 

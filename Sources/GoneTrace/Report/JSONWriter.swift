@@ -11,9 +11,9 @@ struct JSONWriter {
 
   /// Receives the output in pieces as `drain` is called (a report of 100,000 verdicts is
   /// written as it is built, never held whole).
-  private let sink: ((String) -> Void)?
+  private let sink: ((UnsafeRawBufferPointer) -> Void)?
 
-  init(pretty: Bool, sink: ((String) -> Void)? = nil) {
+  init(pretty: Bool, sink: ((UnsafeRawBufferPointer) -> Void)? = nil) {
     self.pretty = pretty
     self.sink = sink
   }
@@ -21,7 +21,18 @@ struct JSONWriter {
   /// Hands what is written so far to the sink once it is over `threshold` bytes.
   mutating func drain(over threshold: Int = 1 << 20) {
     guard let sink, bytes.count >= threshold else { return }
-    sink(output)
+    flush(to: sink)
+  }
+
+  /// Ends the text with a line break and hands what is left to the sink.
+  mutating func finish() {
+    bytes.append(0x0A)
+    if let sink { flush(to: sink) }
+  }
+
+  private mutating func flush(to sink: (UnsafeRawBufferPointer) -> Void) {
+    guard !bytes.isEmpty else { return }
+    bytes.withUnsafeBytes(sink)
     bytes.removeAll(keepingCapacity: true)
   }
 
@@ -34,27 +45,31 @@ struct JSONWriter {
   var position: Position { Position(pretty: pretty, needsComma: needsComma) }
 
   /// A writer for items of the array or object open at `position`: its output is what the
-  /// writer there would write for them (`first`: no item comes before them).
-  init(itemsAt position: Position, first: Bool) {
+  /// writer there would write for them (`first`: no item comes before them). It writes after
+  /// `buffer`'s bytes (a buffer kept for reuse); `takeBytes` hands them back.
+  init(itemsAt position: Position, first: Bool, appendingTo buffer: [UInt8] = []) {
     self.init(pretty: position.pretty)
+    bytes = buffer
     needsComma = position.needsComma
     needsComma[needsComma.count - 1] = !first
   }
 
+  /// The bytes written so far, leaving the writer empty.
+  mutating func takeBytes() -> [UInt8] {
+    defer { bytes = [] }
+    return bytes
+  }
+
   /// Adds the output of `init(itemsAt:first:)` writers, in order. With a sink, the text goes to
-  /// it as it is, after what is written so far: it is already a String (built on another
-  /// thread), and copying it in to read it out again cost the writing thread a pass over the
-  /// report.
-  mutating func append(items text: String) {
+  /// it as it is, after what is written so far: it was built on another thread, and copying it
+  /// in to read it out again cost the writing thread a pass over the report.
+  mutating func append(items text: UnsafeRawBufferPointer) {
     guard !text.isEmpty else { return }
     if let sink {
-      if !bytes.isEmpty {
-        sink(output)
-        bytes.removeAll(keepingCapacity: true)
-      }
+      flush(to: sink)
       sink(text)
     } else {
-      write(text)
+      bytes.append(contentsOf: text)
     }
     needsComma[needsComma.count - 1] = true
   }
@@ -70,7 +85,7 @@ struct JSONWriter {
 
   private mutating func newline() {
     bytes.append(0x0A)
-    for _ in 0..<depth { write("  ") }
+    bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
   }
 
   private mutating func separator() {
@@ -145,39 +160,120 @@ struct JSONWriter {
     int(v)
   }
 
+  /// An evidence line, quoted from its bytes: a report is mostly these, and reading each into a
+  /// String first cost a decoding pass and an allocation per line.
+  mutating func field(_ k: String, line: LineText) {
+    key(k)
+    valueStart()
+    line.withBytes { b in
+      if !JSONWriter.appendQuotedASCII(b, to: &bytes) {
+        // Not ASCII: decoded as `string` decodes it (ill-formed sequences become U+FFFD).
+        JSONWriter.appendQuoted(String(decoding: b, as: UTF8.self), to: &bytes)
+      }
+    }
+  }
+
   mutating func field(_ k: String, time v: EpochMillis?) {
     key(k)
     time(v)
   }
 
-  /// Bytes that need an escape in a JSON string: control characters, `"`, `\` and DEL.
-  private static let needsEscape: [Bool] = (0..<256).map { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }
-
-  /// Appends `s` as a JSON string literal. Works on UTF-8 bytes and copies the runs between
-  /// escapes whole: evidence lines are JSON themselves, a quote every few bytes.
+  /// Appends `s` as a JSON string literal.
   private static func appendQuoted(_ s: String, to out: inout [UInt8]) {
     var s = s
-    s.withUTF8 { b in
-      out.append(0x22)
-      let table = needsEscape
-      var run = 0
-      for i in 0..<b.count where table[Int(b[i])] {
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: b[run..<i]))
-        run = i + 1
-        let c = b[i]
-        out.append(0x5C)
-        switch c {
-        case 0x22, 0x5C: out.append(c)
-        case 0x0A: out.append(UInt8(ascii: "n"))
-        case 0x0D: out.append(UInt8(ascii: "r"))
-        case 0x09: out.append(UInt8(ascii: "t"))
-        default:
-          let hex: StaticString = "0123456789abcdef"
-          out.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex.utf8Start[Int(c >> 4)], hex.utf8Start[Int(c & 15)]])
+    // A String is well-formed UTF-8: its bytes past ASCII are copied as they are.
+    s.withUTF8 { _ = appendQuoted(UnsafeRawBufferPointer($0), stoppingAtNonASCII: false, to: &out) }
+  }
+
+  /// Appends ASCII `b` as a JSON string literal; false (and nothing appended) if `b` is not ASCII.
+  private static func appendQuotedASCII(_ b: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Bool {
+    appendQuoted(b, stoppingAtNonASCII: true, to: &out)
+  }
+
+  /// The literal is built in a scratch buffer with room for the worst case (every byte a
+  /// six-byte `\u00XX`) and appended once: appending each run between escapes cost more than
+  /// escaping, and evidence lines are JSON themselves, a quote every few bytes.
+  private static func appendQuoted(_ b: UnsafeRawBufferPointer, stoppingAtNonASCII: Bool, to out: inout [UInt8]) -> Bool {
+    withUnsafeTemporaryAllocation(byteCount: 6 * b.count + 2, alignment: 8) { scratch in
+      guard let length = quote(b, into: scratch, stoppingAtNonASCII: stoppingAtNonASCII) else { return false }
+      out.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<length]))
+      return true
+    }
+  }
+
+  /// Writes `b` quoted and escaped into `out` and returns the length; nil at the first byte
+  /// past ASCII when `stoppingAtNonASCII`. Words of eight bytes that need nothing are copied whole.
+  private static func quote(_ b: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
+    stoppingAtNonASCII: Bool) -> Int?
+  {
+    let dst = out.baseAddress!
+    dst.storeBytes(of: 0x22, as: UInt8.self)
+    var o = 1
+    let n = b.count
+    var i = 0
+    while i < n {
+      if i + 8 <= n {
+        let word = b.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        if !mayNeedEscape(word) {
+          (dst + o).storeBytes(of: word, as: UInt64.self)
+          i += 8
+          o += 8
+          continue
         }
       }
-      out.append(contentsOf: UnsafeBufferPointer(rebasing: b[run..<b.count]))
-      out.append(0x22)
+      for _ in i..<min(i + 8, n) {
+        let c = b[i]
+        i += 1
+        if c >= 0x20, c < 0x7F, c != 0x22, c != 0x5C {
+          dst.storeBytes(of: c, toByteOffset: o, as: UInt8.self)
+          o += 1
+          continue
+        }
+        if c >= 0x80 {
+          if stoppingAtNonASCII { return nil }
+          dst.storeBytes(of: c, toByteOffset: o, as: UInt8.self)
+          o += 1
+          continue
+        }
+        let escape: (UInt8, UInt8)? = switch c {
+        case 0x22, 0x5C: (0x5C, c)
+        case 0x0A: (0x5C, UInt8(ascii: "n"))
+        case 0x0D: (0x5C, UInt8(ascii: "r"))
+        case 0x09: (0x5C, UInt8(ascii: "t"))
+        default: nil
+        }
+        if let (first, second) = escape {
+          dst.storeBytes(of: first, toByteOffset: o, as: UInt8.self)
+          dst.storeBytes(of: second, toByteOffset: o + 1, as: UInt8.self)
+          o += 2
+        } else {
+          // Other control characters and DEL: \u00XX.
+          let hex: StaticString = "0123456789abcdef"
+          for (k, byte) in [UInt8(ascii: "\\"), UInt8(ascii: "u"), 0x30, 0x30, hex.utf8Start[Int(c >> 4)],
+            hex.utf8Start[Int(c & 15)]].enumerated()
+          {
+            dst.storeBytes(of: byte, toByteOffset: o + k, as: UInt8.self)
+          }
+          o += 6
+        }
+      }
     }
+    dst.storeBytes(of: 0x22, toByteOffset: o, as: UInt8.self)
+    return o + 1
+  }
+
+  /// Whether any of the eight bytes of `w` may need more than copying: a control character,
+  /// `"`, `\`, DEL or a byte past ASCII (the classic "has a byte less than / equal to" bit
+  /// tricks; a false alarm only costs looking at the bytes one by one).
+  @inline(__always)
+  private static func mayNeedEscape(_ w: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    func hasZeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highs }
+    let control = (w &- 0x20 &* ones) & ~w & highs
+    let quote = hasZeroByte(w ^ (0x22 &* ones))
+    let backslash = hasZeroByte(w ^ (0x5C &* ones))
+    let delOrHigh = (w | (w &+ ones)) & highs
+    return control | quote | backslash | delOrHigh != 0
   }
 }

@@ -20,22 +20,26 @@ public enum ReportFormat: String, Sendable, CaseIterable {
   }
 
   public func render(_ a: Analysis, _ context: ReportContext) -> String {
-    var out = ""
-    write(a, context) { out += $0 }
-    return out
+    var out: [UInt8] = []
+    write(a, context) { out.append(contentsOf: $0) }
+    return String(decoding: out, as: UTF8.self)
   }
 
-  /// Writes the report to `emit` in pieces: the formats that list every verdict row by row
-  /// (JSON, JSON Lines, CSV) are streamed, so a large report is never held whole.
-  public func write(_ a: Analysis, _ context: ReportContext, to emit: (String) -> Void) {
+  /// Writes the report's UTF-8 to `emit` in pieces: the formats that list every verdict row by
+  /// row (JSON, JSON Lines, CSV) are streamed, so a large report is never held whole.
+  public func write(_ a: Analysis, _ context: ReportContext, to emit: (UnsafeRawBufferPointer) -> Void) {
+    func emitText(_ text: String) {
+      var text = text
+      text.withUTF8 { emit(UnsafeRawBufferPointer($0)) }
+    }
     switch self {
     case .json: JSONReport.write(a, version: context.version, threads: context.threads, to: emit)
     case .jsonl: JSONLinesReport.write(a, context, to: emit)
-    case .csv: CSVReport.write(a, to: emit)
-    case .text: emit(TextReport.render(a, context))
-    case .markdown: emit(MarkdownReport.render(a, context))
-    case .html: emit(HTMLReport.render(a, context))
-    case .prometheus: emit(PrometheusReport.render(a, context))
+    case .csv: CSVReport.write(a, to: emitText)
+    case .text: emitText(TextReport.render(a, context))
+    case .markdown: emitText(MarkdownReport.render(a, context))
+    case .html: emitText(HTMLReport.render(a, context))
+    case .prometheus: emitText(PrometheusReport.render(a, context))
     }
   }
 }

@@ -60,6 +60,15 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
 
   public var description: String { string }
 
+  /// Calls `body` with the line's UTF-8 bytes as kept (not yet repaired: `string` is what
+  /// decoding them gives), without making a String of them.
+  func withBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
+    switch storage {
+    case .inline(var s): return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    case .stored(let store, let offset): return store.withBytes(at: offset, count: byteCount, body)
+    }
+  }
+
   public static func == (a: LineText, b: LineText) -> Bool {
     a.hash == b.hash && a.byteCount == b.byteCount && (a.isSameStorage(b) || a.string == b.string)
   }
