@@ -93,7 +93,7 @@ public enum Analyzer {
     summaries += resolutionErrors.map { d in
       InputSummary(name: d.input, format: nil, compressed: false, events: 0, unparsed: 1, bytes: 0)
     }
-    var correlation = (consume state).correlate(options.correlation)
+    var correlation = (consume state).correlate(options.correlation, threads: options.threads)
     MemoryTrace.mark("correlated")
     diagnostics.append(contentsOf: duplicateDiagnostics(correlation.duplicateGoneLines,
       names: inputs.map(\.name) + extraInputs.map(\.name)))
