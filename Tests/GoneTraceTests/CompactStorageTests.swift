@@ -199,6 +199,24 @@ import Testing
     #expect(correlation.triggerOf["57593f79-6e46-4a6f-91b1-f5d848cc2059"]?.connectionId == "Iq8gj1UmIAMCKpA=")
   }
 
+  /// `Parallel.run` returns only when both jobs are done, on one thread or two, and lets go of
+  /// the other thread's job (a closure that outlives the call traps in a debug build).
+  @Test func aParallelRunReturnsWithBothJobsDone() {
+    for threads in [1, 2] {
+      for round in 0..<200 {
+        var sum = 0
+        var list: [Int] = []
+        Parallel.run(threads: threads) {
+          for i in 0..<(round * 10) { sum += i }
+        } and: {
+          list = Array(0..<round)
+        }
+        #expect(sum == (0..<(round * 10)).reduce(0, +))
+        #expect(list.count == round)
+      }
+    }
+  }
+
   /// Records spilled to the evidence file come back exactly, in the order appended (blocks of
   /// the file, the buffer, and a merged log's after the log's own), with or without a store.
   @Test func spilledRecordsComeBackInOrder() {

@@ -352,6 +352,7 @@ extension CorrelationState {
     var byClient: [String: [String]] = [:]
     var calls: [GoneCall] = []
     var duplicates: [DuplicateLine] = []
+    // The calls, kept to the end of the run, are built on this thread (see `Parallel.run`).
     Parallel.run(threads: threads) {
       byClient = Self.finish(&timelines, activity: messageActivity, clientKey: options.clientKey)
     } and: {

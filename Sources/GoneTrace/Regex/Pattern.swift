@@ -59,7 +59,7 @@ public final class Pattern: @unchecked Sendable {
     var table: UnsafePointer<UInt8>? = nil
     pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMECOUNT), &nameCount)
     pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMEENTRYSIZE), &entrySize)
-    withUnsafeMutablePointer(to: &table) { pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMETABLE), UnsafeMutableRawPointer($0)) }
+    _ = withUnsafeMutablePointer(to: &table) { pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_NAMETABLE), UnsafeMutableRawPointer($0)) }
     if let table {
       for i in 0..<Int(nameCount) {
         // Each entry: group number (2 bytes, big-endian), then the NUL-terminated name.
