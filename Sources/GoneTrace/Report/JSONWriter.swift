@@ -166,7 +166,7 @@ struct JSONWriter {
     key(k)
     valueStart()
     line.withBytes { b in
-      if !JSONWriter.appendQuotedASCII(b, to: &bytes) {
+      if !JSONWriter.appendQuoted(b, stoppingAtNonASCII: true, to: &bytes) {
         // Not ASCII: decoded as `string` decodes it (ill-formed sequences become U+FFFD).
         JSONWriter.appendQuoted(String(decoding: b, as: UTF8.self), to: &bytes)
       }
@@ -185,14 +185,10 @@ struct JSONWriter {
     s.withUTF8 { _ = appendQuoted(UnsafeRawBufferPointer($0), stoppingAtNonASCII: false, to: &out) }
   }
 
-  /// Appends ASCII `b` as a JSON string literal; false (and nothing appended) if `b` is not ASCII.
-  private static func appendQuotedASCII(_ b: UnsafeRawBufferPointer, to out: inout [UInt8]) -> Bool {
-    appendQuoted(b, stoppingAtNonASCII: true, to: &out)
-  }
-
-  /// The literal is built in a scratch buffer with room for the worst case (every byte a
-  /// six-byte `\u00XX`) and appended once: appending each run between escapes cost more than
-  /// escaping, and evidence lines are JSON themselves, a quote every few bytes.
+  /// Appends `b` as a JSON string literal; false (nothing appended) if `stoppingAtNonASCII` and
+  /// `b` is not ASCII. The literal is built in a scratch buffer with room for the worst case
+  /// (every byte a six-byte `\u00XX`) and appended once: appending each run between escapes cost
+  /// more than escaping, and evidence lines are JSON themselves, a quote every few bytes.
   private static func appendQuoted(_ b: UnsafeRawBufferPointer, stoppingAtNonASCII: Bool, to out: inout [UInt8]) -> Bool {
     withUnsafeTemporaryAllocation(byteCount: 6 * b.count + 2, alignment: 8) { scratch in
       guard let length = quote(b, into: scratch, stoppingAtNonASCII: stoppingAtNonASCII) else { return false }
