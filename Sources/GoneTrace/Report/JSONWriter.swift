@@ -217,7 +217,9 @@ struct JSONWriter {
           continue
         }
       }
-      for _ in i..<min(i + 8, n) {
+      // The rest of this word (or of the tail) one byte at a time.
+      let end = min(i + 8, n)
+      while i < end {
         let c = b[i]
         i += 1
         if c >= 0x20, c < 0x7F, c != 0x22, c != 0x5C {

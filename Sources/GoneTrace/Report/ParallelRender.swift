@@ -9,8 +9,8 @@ enum ParallelRender {
   /// buffer it is given, and `emit` receives each batch's text in order.
   ///
   /// The text stays bytes on its way out, and each batch's buffer is kept for the next window:
-  /// making a String of each batch validated all of a 100 MB report again, and fresh buffers cost
-  /// a page fault per 4 KB written, each a quarter of the report's time.
+  /// making a String of each batch validated all of a 100 MB report again, and a fresh buffer per
+  /// batch cost a page fault per 4 KB written (together a quarter of the report's time).
   static func write(
     count: Int, threads: Int, batch: Int = 256, render: @Sendable (Range<Int>, inout [UInt8]) -> Void,
     emit: (UnsafeRawBufferPointer) -> Void
@@ -22,7 +22,10 @@ enum ParallelRender {
     while start < count {
       let ranges = stride(from: start, to: min(count, start + window), by: batch).map { $0..<min($0 + batch, count) }
       if threads == 1 {
-        for r in ranges { slots[0].fill { render(r, &$0) } ; slots[0].drain(emit) }
+        for r in ranges {
+          slots[0].fill { render(r, &$0) }
+          slots[0].drain(emit)
+        }
       } else {
         // Each slot is filled by one thread (k mod threads), and read after all are done.
         DispatchQueue.concurrentPerform(iterations: min(threads, ranges.count)) { t in
