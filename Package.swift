@@ -15,10 +15,11 @@ let package = Package(
     // PCRE2's function-like macros or its cast constants (see swift-and-pcre2.md, B2).
     .systemLibrary(
       name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
-    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    // ISA-L's igzip inflates gzip inputs and subscription payloads (Source/Inflater.swift).
+    .systemLibrary(name: "CIsal", pkgConfig: "libisal", providers: [.apt(["libisal-dev"])]),
     // glibc's mallopt (no library to link: it is libc).
     .systemLibrary(name: "CMalloc"),
-    .target(name: "GoneTrace", dependencies: ["CPCRE2", "CZlib", "CMalloc"]),
+    .target(name: "GoneTrace", dependencies: ["CPCRE2", "CIsal", "CMalloc"]),
     .executableTarget(
       name: "gonetrace",
       dependencies: [

@@ -57,7 +57,7 @@ public enum EnvelopeReader {
     while head.count >= 2, head[0] == GzipSource.gzipMagic.0, head[1] == GzipSource.gzipMagic.1,
       gzipLayers.count < maxGzipNesting
     {
-      let gzip = try GzipSource(PrefixedSource(prefix: head, rest: source), name: input.name,
+      let gzip = GzipSource(PrefixedSource(prefix: head, rest: source), name: input.name,
         maxRatio: limits.maxGzipRatio, bombFloor: limits.gzipBombFloor)
       gzipLayers.append(gzip)
       source = gzip

@@ -1,4 +1,3 @@
-internal import CZlib
 
 /// Subscription-filter payloads: `{"messageType":"DATA_MESSAGE","logGroup":…,"logStream":…,
 /// "logEvents":[{"id","timestamp","message"}]}`, one per file, concatenated without separators
@@ -194,53 +193,34 @@ enum Inflate {
   static func stream(
     _ compressed: [UInt8], limit: Int, _ body: (UnsafeRawBufferPointer) -> Void
   ) -> String? {
-    var stream = z_stream()
-    guard czlib_inflate_init_gzip(&stream) == Z_OK else { return "zlib initialisation failed" }
-    defer { inflateEnd(&stream) }
+    guard !compressed.isEmpty else { return "empty gzip data" }
+    let inflater = Inflater()
     let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     defer { chunk.deallocate() }
     var total = 0
-    var problem: String?
-    compressed.withUnsafeBytes { input in
-      guard let base = input.baseAddress, input.count > 0 else {
-        problem = "empty gzip data"
-        return
-      }
-      stream.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
-      stream.avail_in = uInt(input.count)
-      loop: while true {
+    return compressed.withUnsafeBytes { input -> String? in
+      inflater.setInput(input)
+      while true {
         // Never more than the limit allows: the bytes past it are not even inflated.
         let room = min(chunk.count, limit - total)
-        stream.next_out = chunk.baseAddress!.assumingMemoryBound(to: Bytef.self)
-        stream.avail_out = uInt(room)
-        let rc = inflate(&stream, Z_NO_FLUSH)
-        let n = room - Int(stream.avail_out)
+        guard room > 0 else { return "inflates to more than \(limit / (1024 * 1024)) MiB (a gzip bomb?); cut there" }
+        let (n, step) = inflater.inflate(into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<room]))
         total += n
         if n > 0 { body(UnsafeRawBufferPointer(rebasing: chunk[0..<n])) }
-        switch rc {
-        case Z_STREAM_END:
-          if stream.avail_in == 0 { break loop }
+        switch step {
+        case .memberEnd:
+          let rest = inflater.pendingInput
+          if rest.isEmpty { return nil }
           // Another member follows, or trailing junk: only a gzip header starts a member.
-          if stream.avail_in < 2 || stream.next_in[0] != 0x1F || stream.next_in[1] != 0x8B {
-            problem = "\(stream.avail_in) bytes after the gzip data ignored"
-            break loop
-          }
-          inflateReset(&stream)
-        case Z_OK, Z_BUF_ERROR:
-          if total >= limit {
-            problem = "inflates to more than \(limit / (1024 * 1024)) MiB (a gzip bomb?); cut there"
-            break loop
-          }
-          if rc == Z_BUF_ERROR || (stream.avail_in == 0 && n == 0) {
-            problem = "gzip data truncated; the events before the cut were read"
-            break loop
-          }
-        default:
-          problem = "corrupt gzip data (\(stream.msg.map { String(cString: $0) } ?? "error \(rc)"))"
-          break loop
+          if rest.count < 2 || rest[0] != 0x1F || rest[1] != 0x8B { return "\(rest.count) bytes after the gzip data ignored" }
+          inflater.startMember()
+        case .more:
+          // igzip stops short of a full output only when the input ran out inside a member.
+          if n < room { return "gzip data truncated; the events before the cut were read" }
+        case .corrupt(let reason):
+          return "corrupt gzip data (\(reason))"
         }
       }
     }
-    return problem
   }
 }

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-internal import CZlib
 
 /// A stream of bytes: a file, stdin, or the inflated content of another stream.
 /// `read` returns 0 at the end; problems that still leave earlier bytes usable (a truncated
@@ -104,18 +103,18 @@ final class PrefixedSource: ByteSource {
   }
 }
 
-/// Streaming gunzip through zlib. Handles concatenated members (Firehose writes one gzip member
+/// Streaming gunzip (`Inflater`). Handles concatenated members (Firehose writes one gzip member
 /// per record into the same S3 object, and `cat a.gz b.gz` does the same), and never holds more
 /// than one input and one output buffer, so a gzip bomb costs time, not memory; and the time is
 /// bounded too: past `bombFloor` bytes, output more than `maxRatio` times the file's own bytes
-/// (zlib's own limit is about 1032:1 per layer, so only bombs and nested bombs get there) stops
+/// (deflate's own limit is about 1032:1 per layer, so only bombs and nested bombs get there) stops
 /// the input with an error.
 final class GzipSource: ByteSource {
   private let upstream: ByteSource
   private let name: String
   private let maxRatio: Int64
   private let bombFloor: Int64
-  private var stream = z_stream()
+  private let inflater = Inflater()
   private var input: UnsafeMutableRawBufferPointer
   private var upstreamDone = false
   private var inMember = false
@@ -127,22 +126,15 @@ final class GzipSource: ByteSource {
 
   static let gzipMagic: (UInt8, UInt8) = (0x1F, 0x8B)
 
-  init(_ upstream: ByteSource, name: String, maxRatio: Int64 = 1_000, bombFloor: Int64 = 1 << 30) throws(InputError) {
+  init(_ upstream: ByteSource, name: String, maxRatio: Int64 = 1_000, bombFloor: Int64 = 1 << 30) {
     self.upstream = upstream
     self.name = name
     self.maxRatio = maxRatio
     self.bombFloor = bombFloor
     input = .allocate(byteCount: 256 * 1024, alignment: 16)
-    guard czlib_inflate_init_gzip(&stream) == Z_OK else {
-      input.deallocate()
-      throw .readFailed(input: name, reason: "zlib initialisation failed")
-    }
   }
 
-  deinit {
-    inflateEnd(&stream)
-    input.deallocate()
-  }
+  deinit { input.deallocate() }
 
   private func refill() throws(InputError) -> Bool {
     guard !upstreamDone else { return false }
@@ -151,19 +143,17 @@ final class GzipSource: ByteSource {
       upstreamDone = true
       return false
     }
-    stream.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
-    stream.avail_in = uInt(n)
+    inflater.setInput(UnsafeRawBufferPointer(rebasing: input[0..<n]))
     return true
   }
 
   func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
     guard !finished, buffer.count > 0 else { return 0 }
-    stream.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-    stream.avail_out = uInt(buffer.count)
-    while stream.avail_out > 0 {
-      if stream.avail_in == 0, !(try refill()) {
+    var produced = 0
+    while !finished, produced < buffer.count {
+      if inflater.pendingInput.isEmpty, !(try refill()) {
         if inMember {
-          problems.append(SourceProblem(message: "gzip stream truncated after \(inflatedBytes + Int64(produced(buffer))) "
+          problems.append(SourceProblem(message: "gzip stream truncated after \(inflatedBytes + Int64(produced)) "
             + "inflated bytes; events before the cut were read", lost: true))
         }
         finished = true
@@ -172,9 +162,8 @@ final class GzipSource: ByteSource {
       if !inMember {
         // A new member must start with the gzip magic; anything else after a complete member
         // is trailing junk (zero padding from some uploaders). Report it, keep what we have.
-        if stream.avail_in >= 1, stream.next_in[0] != GzipSource.gzipMagic.0
-          || (stream.avail_in >= 2 && stream.next_in[1] != GzipSource.gzipMagic.1)
-        {
+        let next = inflater.pendingInput
+        if next[0] != GzipSource.gzipMagic.0 || (next.count >= 2 && next[1] != GzipSource.gzipMagic.1) {
           problems.append(SourceProblem(message: "\(trailingByteCount()) bytes after the last gzip member ignored",
             lost: false))
           finished = true
@@ -182,39 +171,32 @@ final class GzipSource: ByteSource {
         }
         inMember = true
       }
-      let rc = inflate(&stream, Z_NO_FLUSH)
-      switch rc {
-      case Z_STREAM_END:
+      let (n, step) = inflater.inflate(into: UnsafeMutableRawBufferPointer(rebasing: buffer[produced...]))
+      produced += n
+      switch step {
+      case .more: continue
+      case .memberEnd:
         inMember = false
-        inflateReset(&stream)
-      case Z_OK, Z_BUF_ERROR:
-        continue
-      default:
-        let reason = stream.msg.map { String(cString: $0) } ?? "zlib error \(rc)"
-        problems.append(SourceProblem(message: "corrupt gzip data after \(inflatedBytes + Int64(produced(buffer))) "
+        inflater.startMember()
+      case .corrupt(let reason):
+        problems.append(SourceProblem(message: "corrupt gzip data after \(inflatedBytes + Int64(produced)) "
           + "inflated bytes (\(reason)); the rest of this input was skipped", lost: true))
         finished = true
       }
-      if finished { break }
     }
-    let n = produced(buffer)
-    inflatedBytes += Int64(n)
+    inflatedBytes += Int64(produced)
     if !finished, inflatedBytes > bombFloor, inflatedBytes / max(1, upstream.rawBytesRead) > maxRatio {
       problems.append(SourceProblem(message: "gzip data inflates to more than \(maxRatio) times its size "
         + "(\(inflatedBytes) bytes from \(upstream.rawBytesRead)): a gzip bomb? the rest of this input was skipped",
         lost: true))
       finished = true
     }
-    return n
-  }
-
-  private func produced(_ buffer: UnsafeMutableRawBufferPointer) -> Int {
-    buffer.count - Int(stream.avail_out)
+    return produced
   }
 
   private func trailingByteCount() -> Int {
-    var count = Int(stream.avail_in)
-    stream.avail_in = 0
+    var count = inflater.pendingInput.count
+    inflater.setInput(UnsafeRawBufferPointer(start: nil, count: 0))
     var scratch = [UInt8](repeating: 0, count: 64 * 1024)
     while let n = try? scratch.withUnsafeMutableBytes({ b throws(InputError) in try upstream.read(into: b) }), n > 0 {
       count += n
