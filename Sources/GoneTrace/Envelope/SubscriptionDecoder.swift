@@ -1,4 +1,3 @@
-
 /// Subscription-filter payloads: `{"messageType":"DATA_MESSAGE","logGroup":…,"logStream":…,
 /// "logEvents":[{"id","timestamp","message"}]}`, one per file, concatenated without separators
 /// (Firehose to S3), or wrapped in the `{"awslogs":{"data":"<base64 gzip>"}}` event a subscribed
@@ -212,7 +211,9 @@ enum Inflate {
           let rest = inflater.pendingInput
           if rest.isEmpty { return nil }
           // Another member follows, or trailing junk: only a gzip header starts a member.
-          if rest.count < 2 || rest[0] != 0x1F || rest[1] != 0x8B { return "\(rest.count) bytes after the gzip data ignored" }
+          if rest.count < 2 || rest[0] != GzipSource.gzipMagic.0 || rest[1] != GzipSource.gzipMagic.1 {
+            return "\(rest.count) bytes after the gzip data ignored"
+          }
           inflater.startMember()
         case .more:
           // igzip stops short of a full output only when the input ran out inside a member.
