@@ -87,6 +87,33 @@ import Testing
     if case .uuid = CompactID("57593f79-6e46-4a6f-91b1-f5d848cc2059") {} else { Issue.record("a UUID is held as 16 bytes") }
     if case .short = CompactID("Iq9gjE_aIAMFZTg=") {} else { Issue.record("an API Gateway id is held inline") }
     #expect(MemoryLayout<CompactID>.size <= 17)
+    // Plain bytes, ids that fit neither inline form included (they are numbered): copying a
+    // fact copies its ids without reference counting.
+    #expect(_isPOD(CompactID.self))
+    let long = "an id that is longer than sixteen bytes"
+    #expect(Set([CompactID(long), CompactID(String(long.reversed().reversed())), CompactID(long + "!")]).count == 2)
+  }
+
+  @Test func recentIDsRememberTheLatestAndNeverAnIdNotSeen() {
+    func id(_ n: Int) -> CompactID {
+      let digits = String(n)
+      return n % 2 == 0
+        ? CompactID("Iq9g" + String(repeating: "0", count: 11 - digits.count) + digits + "=")
+        : CompactID("57593f79-6e46-4a6f-91b1-" + String(repeating: "0", count: 12 - digits.count) + digits)
+    }
+    var recent = RecentIDs(capacity: 8)
+    #expect(!recent.contains(id(0)))
+    for n in 0..<1_000 {
+      recent.insert(id(n))
+      #expect(recent.contains(id(n)), "the id just inserted, \(n)")
+    }
+    // Eight slots: most ids were evicted, none is invented.
+    #expect((0..<1_000).filter { recent.contains(id($0)) }.count <= 8)
+    #expect(!(1_000..<5_000).contains { recent.contains(id($0)) })
+    // An id that packs into no slot is not remembered (forgetting is allowed; a false yes is not).
+    let long = CompactID("an id that is longer than sixteen bytes")
+    recent.insert(long)
+    #expect(!recent.contains(long))
   }
 
   @Test func uuidsAreReadByTheirDigits() throws {

@@ -2,11 +2,14 @@
 /// request ids (16 characters) and Lambda invocation ids (UUIDs) that the correlation state
 /// keys on; as Strings each was a heap allocation and a byte-wise hash. Ids of 16 bytes or
 /// fewer are kept as their bytes, canonical (lower-case) UUIDs as their 16-byte value, and any
-/// other id as a String, so two ids are equal exactly when their strings are.
-enum CompactID: Hashable, Sendable, Comparable {
+/// other id by its number in `OtherIDs`, so two ids are equal exactly when their strings are.
+/// Plain bytes either way: facts and records holding three of them are copied and dropped
+/// without reference counting (with a String case, every copy of a fact went through a switch
+/// per id).
+enum CompactID: Hashable, Sendable, Comparable, BitwiseCopyable {
   case short(UInt64, UInt64)
   case uuid(UInt64, UInt64)
-  case other(String)
+  case other(UInt32)
 
   init(_ s: String) {
     var s = s
@@ -23,7 +26,7 @@ enum CompactID: Hashable, Sendable, Comparable {
     } else if u.count == 36, let v = Bytes.uuid(u), !v.hasUpper {
       self = .uuid(v.hi, v.lo)
     } else {
-      self = .other(String(bytes: u))
+      self = .other(OtherIDs.shared.number(String(bytes: u)))
     }
   }
 
@@ -49,7 +52,7 @@ enum CompactID: Hashable, Sendable, Comparable {
         }
         return o
       }
-    case .other(let s): return s
+    case .other(let n): return OtherIDs.shared.string(n)
     }
   }
 
@@ -71,7 +74,7 @@ enum CompactID: Hashable, Sendable, Comparable {
     switch self {
     case .short(let a, let b): hasher.combine(CompactID.mix(a, b, 0))
     case .uuid(let a, let b): hasher.combine(CompactID.mix(a, b, 1))
-    case .other(let s): hasher.combine(s)
+    case .other(let n): hasher.combine(n)
     }
   }
 
@@ -79,7 +82,7 @@ enum CompactID: Hashable, Sendable, Comparable {
     switch self {
     case .short(let a, let b): Int(truncatingIfNeeded: CompactID.mix(a, b, UInt64(UInt(bitPattern: seed))))
     case .uuid(let a, let b): Int(truncatingIfNeeded: CompactID.mix(a, b, ~UInt64(UInt(bitPattern: seed))))
-    case .other(let s): s._rawHashValue(seed: seed)
+    case .other(let n): Int(truncatingIfNeeded: CompactID.mix(UInt64(n), 0x6F74_6865_72, UInt64(UInt(bitPattern: seed))))
     }
   }
 
@@ -89,6 +92,28 @@ enum CompactID: Hashable, Sendable, Comparable {
     let y = (x.high ^ x.low).multipliedFullWidth(by: 0x8EBC_6AF0_9C88_C6E3 ^ seed)
     return y.high ^ y.low
   }
+}
+
+/// The ids that fit neither inline form (longer than 16 bytes and not a canonical UUID: a
+/// hand-written log, a custom authorizer's id), numbered once per process. Rare, so a lock is
+/// cheap; they are never freed (a run names few).
+final class OtherIDs: @unchecked Sendable {
+  static let shared = OtherIDs()
+  private var strings: [String] = []
+  private var numbers: [String: UInt32] = [:]
+  private let lock = Lock()
+
+  func number(_ s: String) -> UInt32 {
+    lock.withLock {
+      if let n = numbers[s] { return n }
+      let n = UInt32(strings.count)
+      strings.append(s)
+      numbers[s] = n
+      return n
+    }
+  }
+
+  func string(_ n: UInt32) -> String { lock.withLock { strings[Int(n)] } }
 }
 
 /// A `CompactID` as plain bytes, for records kept in a `SpillLog`. An id held as a String has
@@ -107,4 +132,40 @@ struct PackedID: BitwiseCopyable, Sendable {
   }
 
   var id: CompactID { isUUID ? .uuid(a, b) : .short(a, b) }
+}
+
+/// The ids seen lately, remembered in a direct-mapped table: an id takes the slot its hash
+/// picks, evicting whatever was there. For sets that may forget (an id forgotten costs only a
+/// line kept that need not be) and are asked about ids seen a few lines earlier: a lookup is
+/// one load and compare, where a `Set` insert per request line was several percent of reading
+/// an execution log (hashing, probing, and clearing it whole when full). Ids that do not pack
+/// (`CompactID.other`) are never remembered.
+struct RecentIDs: Sendable {
+  private var slots: [PackedID?]
+  private let mask: Int
+
+  /// `capacity`: a power of two.
+  init(capacity: Int = 1 << 14) {
+    precondition(capacity > 0 && capacity & (capacity - 1) == 0)
+    slots = []
+    mask = capacity - 1
+  }
+
+  mutating func insert(_ id: CompactID) {
+    guard let packed = PackedID(id) else { return }
+    // Allocated on first use: a state is made per input and per piece, most never see a message.
+    if slots.isEmpty { slots = Array(repeating: nil, count: mask + 1) }
+    slots[RecentIDs.slot(packed) & mask] = packed
+  }
+
+  func contains(_ id: CompactID) -> Bool {
+    guard !slots.isEmpty, let packed = PackedID(id), let held = slots[RecentIDs.slot(packed) & mask] else { return false }
+    return held.a == packed.a && held.b == packed.b && held.isUUID == packed.isUUID
+  }
+
+  @inline(__always)
+  private static func slot(_ p: PackedID) -> Int {
+    let x = (p.a ^ 0xA076_1D64_78BD_642F).multipliedFullWidth(by: p.b ^ 0xE703_7ED1_A0B4_28DB)
+    return Int(truncatingIfNeeded: x.high ^ x.low)
+  }
 }

@@ -56,7 +56,7 @@ public struct CorrelationState: Sendable {
   var messageLinks: MessageLinks
   /// MESSAGE requests seen lately, so that their links (logged after the request's event) are
   /// kept bare. Bounded: an id forgotten only costs its link's evidence being kept.
-  private var recentMessages: Set<CompactID> = []
+  private var recentMessages = RecentIDs()
   var invocations: Invocations
   var gones: [KeyedFact] = []
   var targets: [TargetHint] = []
@@ -105,18 +105,28 @@ public struct CorrelationState: Sendable {
   }
 
   public mutating func add(_ fact: consuming Fact) {
+    // Messages (most facts) read their few fields in place: a copy of the fields retains
+    // (and later releases) each of their strings.
+    if fact.kind == .request, fact.isMessageRequest, let id = fact.fields.connection {
+      let at = fact.fields.requestTime ?? fact.time
+      let apigw = fact.fields.apigw
+      let evidence = Evidence(fact)
+      let dropped = activity[id, default: MessageActivity()].absorb(at, evidence)
+      inlineMessageBytes += evidence.body.inlineByteCount - (dropped?.inlineByteCount ?? 0)
+      if inlineMessageBytes > inlineMessageLimit { storeMessageLines() }
+      if let apigw { noteMessage(apigw) }
+      return
+    }
+    if fact.kind == .link {
+      guard let key = fact.fields.apigw, let value = fact.fields.lambda else { return }
+      if recentMessages.contains(key) {
+        messageLinks.add(key, value)
+        return
+      }
+    }
     let f = fact.fields
     switch fact.kind {
     case .request:
-      if fact.isMessageRequest, let id = f.connection {
-        let at = f.requestTime ?? fact.time
-        let evidence = Evidence(fact)
-        let dropped = activity[id, default: MessageActivity()].absorb(at, evidence)
-        inlineMessageBytes += evidence.body.inlineByteCount - (dropped?.inlineByteCount ?? 0)
-        if inlineMessageBytes > inlineMessageLimit { storeMessageLines() }
-        if let apigw = f.apigw { noteMessage(apigw) }
-        return
-      }
       let key = f.apigw
         ?? CompactID("\(f.connectionId ?? "?")|\(f.eventType ?? f.routeKey ?? "?")|\(f.requestTime ?? fact.time)")
       var fields = f
@@ -126,10 +136,6 @@ public struct CorrelationState: Sendable {
       requests[key, default: RequestRecord()].absorb(fields, time: fact.time, evidence: Evidence(fact))
     case .link:
       guard let key = f.apigw, let value = f.lambda else { return }
-      if recentMessages.contains(key) {
-        messageLinks.add(key, value)
-        return
-      }
       let evidence = Evidence(fact)
       // One hash lookup: the same link is usually logged twice (integration id, response headers).
       if let i = links.index(forKey: key) {
@@ -168,7 +174,6 @@ public struct CorrelationState: Sendable {
     if let link = links.removeValue(forKey: apigw) {
       messageLinks.add(apigw, link.lambdaRequestId)
     }
-    if recentMessages.count >= 65_536 { recentMessages.removeAll(keepingCapacity: true) }
     recentMessages.insert(apigw)
   }
 

@@ -26,7 +26,7 @@ public final class Recognizer {
   /// a quarter of a busy API's execution log, were written to the evidence file for nothing.
   /// The request's own line comes first in the log. Bounded: an id forgotten costs its link
   /// line being kept, as before.
-  private var notConnects = Set<CompactID>()
+  private var notConnects = RecentIDs()
 
   /// A WebSocket connection id (16 characters ending in `=`, §3.1) standing alone in a line.
   private static let connectionIdShape: Pattern = {
@@ -270,7 +270,6 @@ public final class Recognizer {
       guard let apigw = facts[i].fields.apigw,
         RequestKind(eventType: facts[i].fields.eventType, routeKey: facts[i].fields.routeKey).map({ $0 != .connect }) ?? false
       else { continue }
-      if notConnects.count >= 65_536 { notConnects.removeAll(keepingCapacity: true) }
       notConnects.insert(apigw)
     }
     if (first..<kept).allSatisfy({ facts[$0].kind == .link && facts[$0].fields.apigw.map(notConnects.contains) == true }) {
