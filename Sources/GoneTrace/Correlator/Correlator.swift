@@ -105,37 +105,33 @@ public struct CorrelationState: Sendable {
   }
 
   public mutating func add(_ fact: consuming Fact) {
-    // Messages (most facts) read their few fields in place: a copy of the fields retains
-    // (and later releases) each of their strings.
-    if fact.kind == .request, fact.isMessageRequest, let id = fact.fields.connection {
-      let at = fact.fields.requestTime ?? fact.time
-      let apigw = fact.fields.apigw
-      let evidence = Evidence(fact)
-      let dropped = activity[id, default: MessageActivity()].absorb(at, evidence)
-      inlineMessageBytes += evidence.body.inlineByteCount - (dropped?.inlineByteCount ?? 0)
-      if inlineMessageBytes > inlineMessageLimit { storeMessageLines() }
-      if let apigw { noteMessage(apigw) }
-      return
-    }
-    if fact.kind == .link {
-      guard let key = fact.fields.apigw, let value = fact.fields.lambda else { return }
-      if recentMessages.contains(key) {
-        messageLinks.add(key, value)
-        return
-      }
-    }
-    let f = fact.fields
+    // Fields are read in place, not copied out, on the paths most facts take (messages, links,
+    // invocation bounds): a copy of the fields retains (and later releases) each of their strings.
     switch fact.kind {
     case .request:
-      let key = f.apigw
-        ?? CompactID("\(f.connectionId ?? "?")|\(f.eventType ?? f.routeKey ?? "?")|\(f.requestTime ?? fact.time)")
-      var fields = f
+      if fact.isMessageRequest, let id = fact.fields.connection {
+        let at = fact.fields.requestTime ?? fact.time
+        let apigw = fact.fields.apigw
+        let evidence = Evidence(fact)
+        let dropped = activity[id, default: MessageActivity()].absorb(at, evidence)
+        inlineMessageBytes += evidence.body.inlineByteCount - (dropped?.inlineByteCount ?? 0)
+        if inlineMessageBytes > inlineMessageLimit { storeMessageLines() }
+        if let apigw { noteMessage(apigw) }
+        return
+      }
+      var fields = fact.fields
+      let key = fields.apigw
+        ?? CompactID("\(fields.connectionId ?? "?")|\(fields.eventType ?? fields.routeKey ?? "?")|\(fields.requestTime ?? fact.time)")
       fields.sourceIp = intern(fields.sourceIp)
       fields.userAgent = intern(fields.userAgent)
       fields.principalId = intern(fields.principalId)
       requests[key, default: RequestRecord()].absorb(fields, time: fact.time, evidence: Evidence(fact))
     case .link:
-      guard let key = f.apigw, let value = f.lambda else { return }
+      guard let key = fact.fields.apigw, let value = fact.fields.lambda else { return }
+      if recentMessages.contains(key) {
+        messageLinks.add(key, value)
+        return
+      }
       let evidence = Evidence(fact)
       // One hash lookup: the same link is usually logged twice (integration id, response headers).
       if let i = links.index(forKey: key) {
@@ -144,15 +140,16 @@ public struct CorrelationState: Sendable {
         links[key] = Link(lambdaRequestId: value, evidence: evidence)
       }
     case .invocationStart, .invocationEnd:
-      guard let lambda = f.lambda else { return }
+      guard let lambda = fact.fields.lambda else { return }
       invocations.add(lambda, stream: stream(of: fact), time: fact.time, isStart: fact.kind == .invocationStart)
     case .gone:
       let stream = stream(of: fact)
       gones.append(KeyedFact(fact: fact, stream: stream))
     case .target:
-      guard let id = f.connectionId else { return }
+      guard let id = fact.fields.connectionId else { return }
       let stream = stream(of: fact)
-      targets.append(TargetHint(connectionId: id, lambdaRequestId: f.lambdaRequestId, apigwRequestId: f.apigwRequestId,
+      let (lambda, apigw) = (fact.fields.lambdaRequestId, fact.fields.apigwRequestId)
+      targets.append(TargetHint(connectionId: id, lambdaRequestId: lambda, apigwRequestId: apigw,
         evidence: Evidence(fact), stream: stream))
     case .invocation:
       break
