@@ -116,8 +116,8 @@ final class OtherIDs: @unchecked Sendable {
   func string(_ n: UInt32) -> String { lock.withLock { strings[Int(n)] } }
 }
 
-/// A `CompactID` as plain bytes, for records kept in a `SpillLog`. An id held as a String has
-/// no such form (the caller keeps it apart).
+/// A `CompactID` as plain bytes, for records kept in a `SpillLog`. An id numbered in `OtherIDs`
+/// has no such form (the caller keeps it apart).
 struct PackedID: BitwiseCopyable, Sendable {
   var a: UInt64
   var b: UInt64
