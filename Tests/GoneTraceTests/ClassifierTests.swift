@@ -191,6 +191,29 @@ struct VerdictKey: Hashable, CustomStringConvertible {
     #expect(v.newConnectionId == nil)
   }
 
+  /// A client that reconnects every 100 s (connection k requested at 100k s, closed 60 s later,
+  /// but for the 7th, never closed): a call at 965 s to the 3rd finds the 7th, the one it still
+  /// held. Not the 9th (closed at 960 s), nor any requested after the call. The newer connection
+  /// is found by a search among the client's connections in the order they were requested.
+  @Test func theNewerConnectionIsTheOneHeldAmongMany() throws {
+    var s = Scenario()
+    func id(_ k: Int) -> String { "C\(k < 10 ? "0" : "")\(k)mxc2VNjMCFIA=" }
+    for k in 0..<20 {
+      let n = (k < 10 ? "0" : "") + "\(k)"
+      let t = Double(k) * 100
+      s.connect(id(k), request: "Q\(n)nPH17NjMFftw=", lambda: "a57bdd96-bb4d-4a3c-bff0-2260000000\(n)", at: t, done: t + 0.3,
+        ip: "203.0.113.10")
+      if k != 7 {
+        s.disconnect(id(k), request: "D\(n)oeHsUtjMFbRw=", at: t + 60, connectedAt: t, code: 1006, reason: "",
+          ip: "203.0.113.10")
+      }
+    }
+    s.nodeV3Gone(lambda: l2, at: 965, target: id(3))
+    let v = try #require(s.analyze().verdicts.first)
+    #expect(v.cause == .reconnectWithOldId)
+    #expect(v.newConnectionId == id(7))
+  }
+
   /// Java SDK v2 lines of a broadcast (§3.6 shape, as the simulator renders it): a line naming no
   /// connection next to one that does is still its own call when it quotes another request id.
   @Test func linesQuotingTwoSDKRequestIdsAreTwoCalls() {

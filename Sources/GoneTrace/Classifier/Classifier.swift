@@ -195,7 +195,21 @@ public struct Classifier: Sendable {
       let oldStart = old.connectRequestedAt
     else { return nil }
     let oldEnd = old.disconnect?.time ?? oldStart
-    return ids.last { id in
+    // Only connections requested after the old one, and requested or completed by the time of
+    // the call, can be it: a binary search and a walk back from there, not a pass over all of a
+    // client's connections for each call (a day of a chatty client is thousands of them).
+    var low = 0, high = ids.count
+    while low < high {
+      let mid = (low + high) / 2
+      if ids[mid].earliestFromHere <= time + skew { low = mid + 1 } else { high = mid }
+    }
+    for candidate in ids[..<low].reversed() {
+      guard candidate.connectRequestedAt > oldStart else { break }
+      if isNewer(candidate.id) { return candidate.id }
+    }
+    return nil
+
+    func isNewer(_ id: String) -> Bool {
       guard id != old.connectionId, let n = c.timelines[id], let start = n.connectRequestedAt,
         n.connectSucceeded != false
       else { return false }

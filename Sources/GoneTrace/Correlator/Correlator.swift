@@ -30,8 +30,8 @@ public struct CorrelationState: Sendable {
   /// `resolveTarget` reads of it, kept small (there is one per call a handler logs).
   struct TargetHint: Sendable {
     var connectionId: String
-    var lambdaRequestId: String?
-    var apigwRequestId: String?
+    var lambda: CompactID?
+    var apigw: CompactID?
     var evidence: Evidence
     var stream: StreamID
   }
@@ -148,8 +148,7 @@ public struct CorrelationState: Sendable {
     case .target:
       guard let id = fact.fields.connectionId else { return }
       let stream = stream(of: fact)
-      let (lambda, apigw) = (fact.fields.lambdaRequestId, fact.fields.apigwRequestId)
-      targets.append(TargetHint(connectionId: id, lambdaRequestId: lambda, apigwRequestId: apigw,
+      targets.append(TargetHint(connectionId: id, lambda: fact.fields.lambda, apigw: fact.fields.apigw,
         evidence: Evidence(fact), stream: stream))
     case .invocation:
       break
@@ -223,6 +222,37 @@ public struct CorrelationState: Sendable {
   }
 }
 
+/// Which lines of 410s can be one call: those of one invocation, else of one API Gateway
+/// request, else of one stream. Typed rather than a string key: a key with `λ` in it was hashed
+/// and compared through Unicode normalization, a tenth of assembling a day's calls.
+enum CallGroup: Hashable {
+  case apigw(CompactID)
+  case stream(CorrelationState.StreamID)
+  case lambda(CompactID)
+
+  /// The groups in a fixed order that does not depend on input order or stream numbering (the
+  /// order of calls of equal time, target and line): requests, then streams by name, then
+  /// invocations, each by id.
+  static func ordered<Lines>(_ groups: [CallGroup: Lines], streams: [CorrelationState.StreamKey])
+    -> [(key: CallGroup, value: Lines)]
+  {
+    func streamName(_ s: CorrelationState.StreamID) -> [UInt8] {
+      let key = streams[Int(s)]
+      return Array("\(key.group ?? "")|\(key.stream ?? "")|\(key.input ?? -1)".utf8)
+    }
+    var names: [CorrelationState.StreamID: [UInt8]] = [:]
+    for case .stream(let s) in groups.keys { names[s] = streamName(s) }
+    return groups.sorted { a, b in
+      switch (a.key, b.key) {
+      case (.apigw(let x), .apigw(let y)), (.lambda(let x), .lambda(let y)): return x < y
+      case (.stream(let x), .stream(let y)): return names[x]!.lexicographicallyPrecedes(names[y]!)
+      case (.apigw, _), (.stream, .lambda): return true
+      default: return false
+      }
+    }
+  }
+}
+
 /// One failed management call, assembled from every line that records it.
 public struct GoneCall: Sendable {
   public enum TargetSource: String, Sendable {
@@ -254,11 +284,20 @@ public struct Correlation: Sendable {
   public var triggerOf: [String: RequestRecord]
   /// For the invocations in `triggerOf`: the line linking the request to the invocation.
   public var linkEvidence: [String: Evidence]
-  /// Client key -> its connections, opened earliest first.
-  public var connectionsByClient: [String: [String]]
+  /// Client key -> its connections, by when their `$connect` was requested (unknown last).
+  public var connectionsByClient: [String: [ClientConnection]]
   public var clientKey: ClientKey
   /// 410 lines read more than once (the same event in two inputs), each counted once.
   public var duplicateGoneLines: [DuplicateLine] = []
+}
+
+public struct ClientConnection: Sendable, Equatable {
+  /// The timeline's `connectRequestedAt`, `EpochMillis.max` when unknown.
+  public var connectRequestedAt: EpochMillis
+  public var id: String
+  /// The earliest `$connect` request or completion of this connection and of every one after it
+  /// in the list: a call before it cannot have found any of them open (`Classifier.newerConnection`).
+  public var earliestFromHere: EpochMillis = .max
 }
 
 /// A line that repeats one already read: `dropped` was not counted again, `kept` was.
@@ -287,6 +326,7 @@ extension CorrelationState {
     var ordered = Array(requests)
     requests = [:]
     ordered.sort { $0.key < $1.key }
+    MemoryTrace.mark("correlate: requests sorted")
 
     // A MESSAGE request's link and an invocation's START and END are kept on disk (`SpillLog`)
     // and read back once, for the requests and lines that ask for them.
@@ -294,11 +334,12 @@ extension CorrelationState {
     for g in gones where g.fact.fields.lambda == nil {
       if let a = g.fact.fields.apigw { askedByLines.insert(a) }
     }
-    for t in targets where t.lambdaRequestId == nil { if let a = t.apigwRequestId { askedByLines.insert(CompactID(a)) } }
+    for t in targets where t.lambda == nil { if let a = t.apigw { askedByLines.insert(a) } }
     var askedLinks = askedByLines
     for (_, r) in ordered where r.lambda == nil { if let a = r.apigw { askedLinks.insert(a) } }
     let messageLink = messageLinks.resolve(askedLinks)
     messageLinks = MessageLinks(store: nil)
+    MemoryTrace.mark("correlate: message links read")
 
     var linkEvidence: [String: Evidence] = [:]
     var askedInvocations = Set<CompactID>()
@@ -323,9 +364,10 @@ extension CorrelationState {
     // Lines without a Lambda request id belong to the invocation running in their stream then:
     // every invocation of the streams such lines were written to is read back.
     var wanted = Set(gones.lazy.filter { $0.fact.fields.lambda == nil }.map(\.stream))
-    wanted.formUnion(targets.lazy.filter { $0.lambdaRequestId == nil }.map(\.stream))
+    wanted.formUnion(targets.lazy.filter { $0.lambda == nil }.map(\.stream))
     let invocationRecords = invocations.records(ids: askedInvocations, streams: wanted)
     invocations = Invocations(store: nil)
+    MemoryTrace.mark("correlate: invocations read")
 
     var timelines: [String: ConnectionTimeline] = [:]
     var triggerOf: [String: RequestRecord] = [:]
@@ -349,17 +391,20 @@ extension CorrelationState {
       }
     }
     ordered = []  // its storage, emptied but still held
+    MemoryTrace.mark("correlate: timelines built")
     let messageActivity = activity
     activity = [:]
-    var byClient: [String: [String]] = [:]
+    var byClient: [String: [ClientConnection]] = [:]
     var calls: [GoneCall] = []
     var duplicates: [DuplicateLine] = []
     // The calls, kept to the end of the run, are built on this thread (see `Parallel.run`).
     Parallel.run(threads: threads) {
       byClient = Self.finish(&timelines, activity: messageActivity, clientKey: options.clientKey)
+      MemoryTrace.mark("correlate: timelines finished")
     } and: {
       (calls, duplicates) = failedCalls(invocationRecords: invocationRecords, wanted: wanted,
         linkedByLines: linkedByLines, triggerOf: triggerOf, options: options)
+      MemoryTrace.mark("correlate: calls assembled")
     }
     return Correlation(timelines: timelines, calls: calls, triggerOf: triggerOf, linkEvidence: linkEvidence,
       connectionsByClient: byClient, clientKey: options.clientKey, duplicateGoneLines: duplicates)
@@ -369,7 +414,7 @@ extension CorrelationState {
   /// returns each client's connections in the order they were opened.
   private static func finish(
     _ timelines: inout [String: ConnectionTimeline], activity: [CompactID: MessageActivity], clientKey: ClientKey
-  ) -> [String: [String]] {
+  ) -> [String: [ClientConnection]] {
     // In place: iterating the table while assigning into it would copy all of it.
     for i in timelines.values.indices {
       func order(_ a: RequestRecord, _ b: RequestRecord) -> Bool {
@@ -403,13 +448,23 @@ extension CorrelationState {
     }
     // Each client's connections with when they were opened, worked out once per connection (not
     // looked up and recomputed in every comparison of the sort).
-    var opened: [String: [(at: EpochMillis, id: String)]] = [:]
+    var opened: [String: [ClientConnection]] = [:]
     for i in timelines.values.indices {
       if let key = clientKey.key(timelines.values[i].client) {
-        opened[key, default: []].append((timelines.values[i].connectRequestedAt ?? .max, timelines.keys[i]))
+        let t = timelines.values[i]
+        opened[key, default: []].append(ClientConnection(connectRequestedAt: t.connectRequestedAt ?? .max,
+          id: timelines.keys[i], earliestFromHere: min(t.connectRequestedAt ?? .max, t.connectCompletedAt ?? .max)))
       }
     }
-    return opened.mapValues { $0.sorted { ($0.at, $0.id) < ($1.at, $1.id) }.map(\.id) }
+    return opened.mapValues { list in
+      var list = list.sorted { ($0.connectRequestedAt, $0.id) < ($1.connectRequestedAt, $1.id) }
+      var earliest = EpochMillis.max
+      for i in list.indices.reversed() {
+        earliest = min(earliest, list[i].earliestFromHere)
+        list[i].earliestFromHere = earliest
+      }
+      return list
+    }
   }
 
   /// Groups the 410 lines into failed calls (the same event read twice counted once), each with
@@ -418,24 +473,18 @@ extension CorrelationState {
     invocationRecords: [CompactID: InvocationRecord], wanted: Set<StreamID>, linkedByLines: [CompactID: CompactID],
     triggerOf: [String: RequestRecord], options: CorrelationOptions
   ) -> ([GoneCall], [DuplicateLine]) {
-    var windows: [StreamID: [(start: EpochMillis, end: EpochMillis, id: CompactID)]] = [:]
-    for (id, inv) in invocationRecords where wanted.contains(inv.stream) {
-      guard inv.start != .max || inv.end != .min else { continue }
-      windows[inv.stream, default: []].append((inv.start == .max ? inv.end : inv.start, inv.end == .min ? .max : inv.end, id))
-    }
-    /// The invocation a line belongs to. A line naming none is bounded by START / END in its
-    /// stream; where two invocations' bounds overlap (a file of several streams merged: AWS never
-    /// runs two at once in one stream), the later one, unless `prefers` picks among them.
-    func invocation(lambda: String?, apigw: String?, time t: EpochMillis, stream: StreamID,
-      prefers: ((String) -> Bool)? = nil) -> String?
+    let windows = InvocationWindows(invocationRecords.compactMap { id, inv in
+      guard wanted.contains(inv.stream), inv.start != .max || inv.end != .min else { return nil }
+      return (inv.stream, .init(start: inv.start == .max ? inv.end : inv.start, end: inv.end == .min ? .max : inv.end, id: id))
+    })
+    /// The invocation a line belongs to: the one it names, or the one its API Gateway request
+    /// ran, or the one running in its stream at its time (see `InvocationWindows`).
+    func invocation(lambda: CompactID?, apigw: CompactID?, time t: EpochMillis, stream: StreamID,
+      prefers: ((CompactID) -> Bool)? = nil) -> CompactID?
     {
       if let lambda { return lambda }
-      if let apigw, let lambda = linkedByLines[CompactID(apigw)] { return lambda.string }
-      var open = windows[stream]?.filter { $0.start <= t && t <= $0.end } ?? []
-      if open.count > 1, let prefers, case let preferred = open.filter({ prefers($0.id.string) }), !preferred.isEmpty {
-        open = preferred
-      }
-      return open.max { ($0.start, $0.id) < ($1.start, $1.id) }?.id.string
+      if let apigw, let lambda = linkedByLines[apigw] { return lambda }
+      return windows.latestOpen(in: stream, at: t, prefers: prefers)
     }
 
     // The same event read twice (overlapping exports, a file given twice, a page fetched twice)
@@ -446,7 +495,7 @@ extension CorrelationState {
     var seen: [String?: (kept: Origin, ids: [String?])] = [:]
     var duplicates: [DuplicateLine] = []
     // Lines are grouped by position, not copied: a gigabyte holds tens of thousands of them.
-    var groups: [String: [Int]] = [:]
+    var groups: [CallGroup: [Int]] = [:]
     // Sorted on the keys alone: binding whole facts in the comparison copied two of them (a
     // dozen reference-counted fields each) per comparison.
     let sortKeys = gones.map { ($0.fact.time, $0.fact.body, $0.fact.origin) }
@@ -469,38 +518,44 @@ extension CorrelationState {
       let fields = keyed.fact.fields
       // An echo (the runtime's uncaught-error record) repeats a failure of its own invocation:
       // of two open ones, the one that has already recorded a 410 (lines come in time order).
-      let lambda = invocation(lambda: fields.lambdaRequestId, apigw: fields.apigwRequestId, time: keyed.fact.time,
-        stream: keyed.stream, prefers: fields.isEcho ? { groups["λ" + $0] != nil } : nil)
-      gones[i].fact.fields.lambdaRequestId = lambda
-      let streamKey = streams[Int(keyed.stream)]
-      let group = lambda.map { "λ" + $0 } ?? fields.apigwRequestId.map { "apigw:" + $0 }
-        ?? "stream:\(streamKey.group ?? "")|\(streamKey.stream ?? "")|\(streamKey.input ?? -1)"
+      let lambda = invocation(lambda: fields.lambda, apigw: fields.apigw, time: keyed.fact.time,
+        stream: keyed.stream, prefers: fields.isEcho ? { groups[.lambda($0)] != nil } : nil)
+      gones[i].fact.fields.lambda = lambda
+      let group: CallGroup = lambda.map { .lambda($0) } ?? fields.apigw.map { .apigw($0) } ?? .stream(keyed.stream)
       groups[group, default: []].append(i)
     }
     // Only the hints of invocations that made a failed call are ever read.
-    var hints: [String: [TargetHint]] = [:]
+    var hints: [CallGroup: [TargetHint]] = [:]
     for hint in targets {
-      guard let lambda = invocation(lambda: hint.lambdaRequestId, apigw: hint.apigwRequestId, time: hint.evidence.time,
-        stream: hint.stream), case let group = "λ" + lambda, groups[group] != nil else { continue }
+      guard let lambda = invocation(lambda: hint.lambda, apigw: hint.apigw, time: hint.evidence.time,
+        stream: hint.stream), case let group = CallGroup.lambda(lambda), groups[group] != nil else { continue }
       hints[group, default: []].append(hint)
     }
     targets = []
 
     var calls: [GoneCall] = []
     calls.reserveCapacity(gones.count)
-    // By bytes: the keys are ASCII but for `λ`, and a String comparison of non-ASCII text takes
-    // the normalizing path (the same order: UTF-8 keeps code point order).
-    for (group, lines) in groups.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+    for (group, lines) in CallGroup.ordered(groups, streams: streams) {
       for var call in assembleCalls(lines.map { gones[$0].fact }, span: options.callSpan) {
         resolveTarget(&call, hints: hints[group] ?? [], triggerOf: triggerOf, skew: options.skew)
         calls.append(call)
       }
     }
     gones = []
-    // Sorted by keys taken once, then moved into place: a comparison reading the calls copied both.
-    let callKeys = calls.map { ($0.time, $0.target ?? "", $0.facts.isEmpty ? LineText.empty : $0.facts[0].body) }
-    let callOrder = calls.indices.sorted { callKeys[$0] < callKeys[$1] }
-    return (callOrder.map { calls[$0] }, duplicates)
+    // By time, target and first line. The keys are taken once, as plain values (a line by its
+    // hash and length: `LineText`'s own order), so comparing them retains nothing; a tie on all
+    // of those (the same line text in two calls) compares the lines themselves.
+    let firstLines = calls.map { $0.facts.isEmpty ? LineText.empty : $0.facts[0].body }
+    calls.sort(byKey: { call in
+      let line = call.facts.isEmpty ? LineText.empty : call.facts[0].body
+      return (call.time, call.target.map(CompactID.init), line.hash, line.byteCount)
+    }) { a, b in
+      if a.key.0 != b.key.0 { return a.key.0 < b.key.0 }
+      if a.key.1 != b.key.1 { return b.key.1.map { id in a.key.1.map { $0 < id } ?? true } ?? false }
+      if (a.key.2, a.key.3) != (b.key.2, b.key.3) { return (a.key.2, a.key.3) < (b.key.2, b.key.3) }
+      return firstLines[a.index] < firstLines[b.index]
+    }
+    return (calls, duplicates)
   }
 
   /// Folds one invocation's 410 lines (time-sorted) into calls. One call leaves several lines

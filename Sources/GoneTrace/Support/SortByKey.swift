@@ -1,0 +1,24 @@
+extension Array {
+  /// Sorts by a key taken once per element, then moves the elements into place. For arrays of
+  /// large values (calls, with their lines): a comparison that reads two elements copies both
+  /// (a dozen reference-counted fields each), and building a sorted copy copies every one.
+  /// The same order as `sorted { less(key($0), key($1)) }`; `less` is also given the elements'
+  /// positions, for a tie that only the elements themselves can break.
+  mutating func sort<Key>(byKey key: (Element) -> Key, _ less: ((key: Key, index: Int), (key: Key, index: Int)) -> Bool) {
+    let keys = map(key)
+    let order = indices.sorted { less((keys[$0], $0), (keys[$1], $1)) }
+    // Position j takes the element at order[j]: each cycle of the permutation is walked with
+    // swaps, which move elements without copying them.
+    var placed = [Bool](repeating: false, count: count)
+    for start in indices where !placed[start] {
+      var j = start
+      while true {
+        placed[j] = true
+        let next = order[j]
+        if next == start { break }
+        swapAt(j, next)
+        j = next
+      }
+    }
+  }
+}
