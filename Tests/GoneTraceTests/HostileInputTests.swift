@@ -96,6 +96,23 @@ import Glibc
     #expect(a.verdicts.contains { $0.evidence.contains { $0.text.contains("GoneException: UnknownError \u{FFFD}") } })
   }
 
+  /// The word-at-a-time test that lets plain lines skip the byte-wise check says "plain" exactly
+  /// when no byte is NUL or past ASCII: every length to 80, with one such byte at every place.
+  @Test func plainASCIIIsToldFromLinesWithNULOrHighBytes() {
+    let text = Array("2024-05-09T10:00:42.000Z (QQGAoEcsoAMF09A=) AWS Integration Endpoint RequestId : x".utf8)
+    for n in 0...80 {
+      let line = Array(text.prefix(n))
+      #expect(line.withUnsafeBytes(ContentCheck.isPlainASCII))
+      for at in 0..<n {
+        for bad: UInt8 in [0x00, 0x80, 0xC3, 0xFF] {
+          var broken = line
+          broken[at] = bad
+          #expect(!broken.withUnsafeBytes(ContentCheck.isPlainASCII), "length \(n), \(bad) at \(at)")
+        }
+      }
+    }
+  }
+
   @Test func nulBytesDoNotHideTheLinesAfterThem() {
     let dir = Self.copySamples()
     let log = dir.appendingPathComponent("lambda-chat-message.log")
