@@ -198,12 +198,8 @@ public struct Classifier: Sendable {
     // Only connections requested after the old one, and requested or completed by the time of
     // the call, can be it: a binary search and a walk back from there, not a pass over all of a
     // client's connections for each call (a day of a chatty client is thousands of them).
-    var low = 0, high = ids.count
-    while low < high {
-      let mid = (low + high) / 2
-      if ids[mid].earliestFromHere <= time + skew { low = mid + 1 } else { high = mid }
-    }
-    for candidate in ids[..<low].reversed() {
+    let end = ids.partitioningIndex { $0.earliestFromHere > time + skew }
+    for candidate in ids[..<end].reversed() {
       guard candidate.connectRequestedAt > oldStart else { break }
       if isNewer(candidate.id) { return candidate.id }
     }

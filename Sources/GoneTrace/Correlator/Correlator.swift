@@ -548,11 +548,14 @@ extension CorrelationState {
     let firstLines = calls.map { $0.facts.isEmpty ? LineText.empty : $0.facts[0].body }
     calls.sort(byKey: { call in
       let line = call.facts.isEmpty ? LineText.empty : call.facts[0].body
-      return (call.time, call.target.map(CompactID.init), line.hash, line.byteCount)
+      return (time: call.time, target: call.target.map(CompactID.init), line: (line.hash, line.byteCount))
     }) { a, b in
-      if a.key.0 != b.key.0 { return a.key.0 < b.key.0 }
-      if a.key.1 != b.key.1 { return b.key.1.map { id in a.key.1.map { $0 < id } ?? true } ?? false }
-      if (a.key.2, a.key.3) != (b.key.2, b.key.3) { return (a.key.2, a.key.3) < (b.key.2, b.key.3) }
+      if a.key.time != b.key.time { return a.key.time < b.key.time }
+      if a.key.target != b.key.target {  // no target first
+        guard let y = b.key.target else { return false }
+        return a.key.target.map { $0 < y } ?? true
+      }
+      if a.key.line != b.key.line { return a.key.line < b.key.line }
       return firstLines[a.index] < firstLines[b.index]
     }
     return (calls, duplicates)

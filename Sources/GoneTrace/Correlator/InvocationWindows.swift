@@ -43,14 +43,8 @@ struct InvocationWindows {
     -> CompactID?
   {
     guard let s = streams[stream] else { return nil }
-    // The first window that starts after `t`.
-    var low = 0, high = s.windows.count
-    while low < high {
-      let mid = (low + high) / 2
-      if s.windows[mid].start <= t { low = mid + 1 } else { high = mid }
-    }
     var latest: CompactID?
-    var i = low - 1
+    var i = s.windows.partitioningIndex { $0.start > t } - 1
     while i >= 0, s.reach[i] >= t {
       let w = s.windows[i]
       i -= 1

@@ -22,3 +22,24 @@ extension Array {
     }
   }
 }
+
+extension RandomAccessCollection {
+  /// The first index whose element satisfies `belongs`, where the elements that do all come
+  /// after those that do not (as in swift-algorithms, which this package does not depend on for
+  /// one function): a binary search.
+  func partitioningIndex(where belongs: (Element) -> Bool) -> Index {
+    var low = startIndex
+    var count = self.count
+    while count > 0 {
+      let half = count / 2
+      let mid = index(low, offsetBy: half)
+      if belongs(self[mid]) {
+        count = half
+      } else {
+        low = index(after: mid)
+        count -= half + 1
+      }
+    }
+    return low
+  }
+}
