@@ -381,4 +381,31 @@ import Testing
     #expect(try String(contentsOfFile: path, encoding: .utf8) == "012")
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["report.json"])
   }
+
+  /// The fields a fact keeps out of line (`OutOfLineDetails`) must behave as the stored fields
+  /// they replaced: a copy changed does not change the original, and facts compare and hash by
+  /// value, so a field set and cleared again leaves a fact equal to one never given it.
+  @Test func outOfLineFactFieldsBehaveAsStoredOnes() {
+    var a = FactFields()
+    a.connectionId = "61TKu92czaMC0cg="  // log-formats.md §2.3 shape (16 characters ending in `=`)
+    var b = a
+    b.sourceIp = "198.51.100.1"
+    b.userAgent = "Amazon CloudFront"
+    #expect(a.sourceIp == nil && a.userAgent == nil, "setting a copy's detail leaves the original alone")
+    #expect(b.sourceIp == "198.51.100.1" && b.userAgent == "Amazon CloudFront")
+    var c = b
+    c.userAgent = nil
+    #expect(b.userAgent == "Amazon CloudFront", "clearing a copy's detail leaves the original alone")
+    #expect(c.userAgent == nil && c.sourceIp == "198.51.100.1")
+    #expect(a != b && b != c)
+    c.sourceIp = nil
+    #expect(c == a, "every detail cleared: equal to a fact never given one")
+    #expect(c.hashValue == a.hashValue)
+    var d = a
+    d.status = 410
+    d.disconnectStatusCode = 1001
+    d.connectedAt = 1_715_212_801_000
+    #expect(d.status == 410 && d.disconnectStatusCode == 1001 && d.connectedAt == 1_715_212_801_000)
+    #expect(Set([a, b, c, d]).count == 3, "a and c are the same value")
+  }
 }

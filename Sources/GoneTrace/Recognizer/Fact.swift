@@ -55,20 +55,54 @@ public struct FactFields: Sendable, Equatable, Hashable {
     get { lambda?.string }
     set { lambda = newValue.map(CompactID.init) }
   }
-  public var sdkRequestId: String?
-  public var operation: String?
   public var eventType: String?
   public var routeKey: String?
-  public var status: Int?
   /// When API Gateway received the request (`requestTimeEpoch`, else the CLF `requestTime`).
   public var requestTime: EpochMillis?
-  public var connectedAt: EpochMillis?
-  public var disconnectStatusCode: Int?
-  public var disconnectReason: String?
-  public var sourceIp: String?
-  public var userAgent: String?
-  public var principalId: String?
   public var isEcho = false
+
+  // The fields only lifecycle requests and 410 lines carry live out of line: most facts
+  // (messages, links, invocation bounds) have none of them. A fact is built, moved into the
+  // recognizer's list and out into the state; with nine more optional Strings and numbers
+  // inline it was 408 bytes, each move a `memmove` and each copy nine more retains.
+  private var details = OutOfLineDetails()
+
+  public var sdkRequestId: String? {
+    get { details.value.sdkRequestId }
+    set { details.set(\.sdkRequestId, newValue) }
+  }
+  public var operation: String? {
+    get { details.value.operation }
+    set { details.set(\.operation, newValue) }
+  }
+  public var status: Int? {
+    get { details.value.status }
+    set { details.set(\.status, newValue) }
+  }
+  public var connectedAt: EpochMillis? {
+    get { details.value.connectedAt }
+    set { details.set(\.connectedAt, newValue) }
+  }
+  public var disconnectStatusCode: Int? {
+    get { details.value.disconnectStatusCode }
+    set { details.set(\.disconnectStatusCode, newValue) }
+  }
+  public var disconnectReason: String? {
+    get { details.value.disconnectReason }
+    set { details.set(\.disconnectReason, newValue) }
+  }
+  public var sourceIp: String? {
+    get { details.value.sourceIp }
+    set { details.set(\.sourceIp, newValue) }
+  }
+  public var userAgent: String? {
+    get { details.value.userAgent }
+    set { details.set(\.userAgent, newValue) }
+  }
+  public var principalId: String? {
+    get { details.value.principalId }
+    set { details.set(\.principalId, newValue) }
+  }
 
   public init() {}
 
@@ -163,6 +197,51 @@ public struct FactFields: Sendable, Equatable, Hashable {
     let lower = copy.withUTF8 { u in u.contains { $0 &- 0x61 < 26 || $0 >= 0x80 } }
     return lower ? s.uppercased() : s
   }
+}
+
+/// The fields of a fact that most facts do not have (see `FactFields.details`).
+struct FactDetails: Sendable, Hashable {
+  var sdkRequestId: String?
+  var operation: String?
+  var status: Int?
+  var connectedAt: EpochMillis?
+  var disconnectStatusCode: Int?
+  var disconnectReason: String?
+  var sourceIp: String?
+  var userAgent: String?
+  var principalId: String?
+}
+
+/// `FactDetails` behind one pointer, copied on write; absent until something is set in it.
+/// Equal and hashed by value: an empty box equals no box.
+struct OutOfLineDetails: Sendable, Hashable {
+  // Mutated only through `set`, and only when no other value shares it.
+  private final class Box: @unchecked Sendable {
+    var value: FactDetails
+    init(_ value: FactDetails) { self.value = value }
+  }
+  private var box: Box?
+  private static let empty = FactDetails()
+
+  /// Borrowed, not copied: reading one field copies that field only.
+  var value: FactDetails {
+    _read {
+      if let box { yield box.value } else { yield Self.empty }
+    }
+  }
+
+  mutating func set<T>(_ field: WritableKeyPath<FactDetails, T?>, _ newValue: T?) {
+    if box == nil {
+      guard newValue != nil else { return }
+      box = Box(Self.empty)
+    } else if !isKnownUniquelyReferenced(&box!) {
+      box = Box(box!.value)
+    }
+    box!.value[keyPath: field] = newValue
+  }
+
+  static func == (a: Self, b: Self) -> Bool { a.box === b.box || a.value == b.value }
+  func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
 
 /// What a recognition rule found in one log event.
