@@ -125,7 +125,12 @@ public final class Recognizer {
     }
     let isExecution = apigwPrefix != nil
     literalState.update(repeating: 0, count: literalCount)
+    // The key hits are taken out of the object while the event is read: every access to a
+    // class's stored `var` is checked for exclusivity at run time, and the rule loop reads
+    // them once per key (1% of a run was in those checks).
+    var keyHits: [(key: Int, at: Int)] = []
     var keyHitsReady = false
+    defer { if keyHitsReady { swap(&keyHits, &self.keyHits) } }
     // Facts of this event are built in place at the end of `facts` (no scratch copy).
     let first = facts.count
     var kindsSeen: UInt8 = 0
@@ -161,6 +166,7 @@ public final class Recognizer {
         var found = false
         if keyTable.usable {
           if !keyHitsReady {
+            swap(&keyHits, &self.keyHits)
             keyHits.removeAll(keepingCapacity: true)
             keyTable.occurrences(in: m, into: &keyHits)
             keyHitsReady = true
@@ -218,6 +224,7 @@ public final class Recognizer {
   private func finish(event: RawEvent, apigwPrefix: Range<Int>?, facts: inout [Fact], from first: Int) {
     let m = event.message
     let mine = first..<facts.count
+    let keepsContextFacts = keepsContextFacts  // read once (see `keyHits` in `recognize`)
     // The invocation a Lambda line belongs to, from its runtime prefix or platform record.
     var lambdaId: CompactID?
     for i in mine where facts[i].kind == .invocation || facts[i].kind == .invocationStart || facts[i].kind == .invocationEnd {
