@@ -283,7 +283,7 @@ import Testing
     #expect(moved.hash == inline.hash && moved.byteCount == inline.byteCount)
     var again = moved
     again.store(in: TextStore())  // already stored: left where it is
-    guard case .stored(let where_, _) = again.storage else { return }
+    guard case .stored(let where_, _, _) = again.storage else { return }
     #expect(where_ === store)
   }
 

@@ -64,6 +64,37 @@ import Testing
     #expect(Timestamp.parseAny(text) == expected)
   }
 
+  @Test func lineTimesReadAsAFullParseDoes() {
+    // Lines in log order: the reader reuses the minute of the line before while the first 16
+    // bytes are unchanged. Each answer, including each refusal, must be the full parse's.
+    let lines = [
+      "2024-05-09T00:00:01.000Z (61TKXe7OZtMFjyQ=) Extended Request Id: 61TKXe7OZtMFjyQ=",
+      "2024-05-09T00:00:01.017Z (61TKXe7OZtMFjyQ=) Starting execution for request: 61TKXe7OZtMFjyQ=",
+      "2024-05-09T00:00:59.999Z same minute, last second",
+      "2024-05-09T00:00:60Z a leap second",
+      "2024-05-09T00:00:61Z not a second",
+      "2024-05-09T00:00:6x not digits",
+      "2024-05-09T00:00x01Z not a colon before the seconds",
+      "2024-05-09T00:01:00.5Z the next minute",
+      "2024-05-09T00:01:00.5+02:00 the same bytes up to the seconds, another zone",
+      "2024-05-10T00:01:00.5Z the next day",
+      "2020-07-02T11:34:31.881-04:00 (PDS1PEC4oAMFpyA=) Execution failed",
+      "2024-05-19 06:10:35.743 Logs Insights",
+      "2024-05-19 06:10:3",
+    ]
+    var reader = ISO8601LineTimes()
+    for line in lines {
+      let bytes = Array(line.utf8)
+      let full = bytes.withUnsafeBytes { Timestamp.parseISO8601($0) }
+      let read = bytes.withUnsafeBytes { reader.parse($0) }
+      #expect(read?.0 == full?.0 && read?.1 == full?.1, "\(line)")
+    }
+    var check = ISO8601LineTimes()
+    let day = Array("2024-05-09T00:00:01.000Z".utf8), nextDay = Array("2024-05-10T00:00:01.000Z".utf8)
+    #expect(day.withUnsafeBytes { check.parse($0) }?.0 == 1_715_212_801_000)
+    #expect(nextDay.withUnsafeBytes { check.parse($0) }?.0 == 1_715_299_201_000)
+  }
+
   @Test func formatsUTCWithMilliseconds() {
     #expect(Timestamp.format(1_593_704_071_881) == "2020-07-02T15:34:31.881Z")
     #expect(Timestamp.format(0) == "1970-01-01T00:00:00.000Z")

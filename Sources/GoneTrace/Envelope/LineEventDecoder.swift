@@ -25,6 +25,7 @@ struct LineEventDecoder: EnvelopeDecoder {
   private var pendingStream: String?
   private var hasPending = false
   private var streams = StreamNameTable()
+  private var times = ISO8601LineTimes()
 
   init(input: Int, inputName: String, layout: LineLayout, stream: String?, maxLineBytes: Int) {
     self.input = input
@@ -73,7 +74,7 @@ struct LineEventDecoder: EnvelopeDecoder {
     let start = EnvelopeDetector.skipANSI(line, from: 0)
     let body = UnsafeRawBufferPointer(rebasing: line[start...])
 
-    if let (time, used) = Timestamp.parseISO8601(body) {
+    if let (time, used) = times.parse(body) {
       var after = EnvelopeDetector.skipANSI(body, from: used)
       if after < body.count, body[after] == Bytes.space {
         after += 1

@@ -18,25 +18,32 @@ import Darwin
 public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible {
   enum Storage {
     case inline(String)
-    case stored(TextStore, offset: Int64)
+    case stored(TextStore, offset: Int64, hash: UInt64)
   }
 
   let storage: Storage
-  public let hash: UInt64
   public let byteCount: Int
 
   public static let empty = LineText("")
 
   public init(_ string: String) {
-    var s = string
-    (hash, byteCount) = s.withUTF8 { (LineText.hash(UnsafeRawBufferPointer($0)), $0.count) }
-    storage = .inline(s)
+    storage = .inline(string)
+    byteCount = string.utf8.count
   }
 
   init(stored store: TextStore, offset: Int64, hash: UInt64, byteCount: Int) {
-    storage = .stored(store, offset: offset)
-    self.hash = hash
+    storage = .stored(store, offset: offset, hash: hash)
     self.byteCount = byteCount
+  }
+
+  /// Worked out when asked for an inline string: nearly every one is a message's line, replaced
+  /// by the connection's next message without ever being compared (hashing each at creation
+  /// was 2% of a run over an execution log). A stored line keeps the hash it was written with.
+  public var hash: UInt64 {
+    switch storage {
+    case .inline(var s): return s.withUTF8 { LineText.hash(UnsafeRawBufferPointer($0)) }
+    case .stored(_, _, let hash): return hash
+    }
   }
 
   /// Moves an inline string to `store` (same text, hash and order).
@@ -54,7 +61,7 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
   public var string: String {
     switch storage {
     case .inline(let s): return s
-    case .stored(let store, let offset): return store.string(at: offset, count: byteCount)
+    case .stored(let store, let offset, _): return store.string(at: offset, count: byteCount)
     }
   }
 
@@ -65,12 +72,12 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
   func withBytes<T>(_ body: (UnsafeRawBufferPointer) -> T) -> T {
     switch storage {
     case .inline(var s): return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-    case .stored(let store, let offset): return store.withBytes(at: offset, count: byteCount, body)
+    case .stored(let store, let offset, _): return store.withBytes(at: offset, count: byteCount, body)
     }
   }
 
   public static func == (a: LineText, b: LineText) -> Bool {
-    a.hash == b.hash && a.byteCount == b.byteCount && (a.isSameStorage(b) || a.string == b.string)
+    a.byteCount == b.byteCount && a.hash == b.hash && (a.isSameStorage(b) || a.string == b.string)
   }
 
   public static func < (a: LineText, b: LineText) -> Bool {
@@ -83,7 +90,7 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
   public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 
   private func isSameStorage(_ other: LineText) -> Bool {
-    if case .stored(let s1, let o1) = storage, case .stored(let s2, let o2) = other.storage { return s1 === s2 && o1 == o2 }
+    if case .stored(let s1, let o1, _) = storage, case .stored(let s2, let o2, _) = other.storage { return s1 === s2 && o1 == o2 }
     return false
   }
 

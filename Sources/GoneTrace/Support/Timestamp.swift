@@ -51,17 +51,31 @@ public enum Timestamp {
     return EpochMillis(((days * 24 + hour) * 60 + minute) * 60 + second) * 1000
   }
 
+  /// The epoch milliseconds of `YYYY-MM-DDTHH:MM` at the start of `b` (checked as far as the
+  /// colon before the seconds).
+  static func iso8601Minute(_ b: UnsafeRawBufferPointer) -> EpochMillis? {
+    guard b.count >= 19, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x20,
+      b[13] == 0x3A, b[16] == 0x3A,
+      let year = digits(b, 0, 4), let month = digits(b, 5, 2), let day = digits(b, 8, 2),
+      let hour = digits(b, 11, 2), let minute = digits(b, 14, 2)
+    else { return nil }
+    return epoch(year, month, day, hour, minute, 0)
+  }
+
   /// Parses an ISO-8601 date-time at the start of `b`: `YYYY-MM-DDTHH:MM:SS[.f{1,9}][Z|±HH:MM|±HHMM]`.
   /// A space may stand for the `T` (Logs Insights writes `2024-05-19 06:10:35.743`).
   /// A missing zone means UTC (`aws logs tail --format short` prints UTC without one).
   /// Returns the time and the number of bytes consumed.
   public static func parseISO8601(_ b: UnsafeRawBufferPointer) -> (EpochMillis, Int)? {
-    guard b.count >= 19, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54 || b[10] == 0x20,
-      b[13] == 0x3A, b[16] == 0x3A,
-      let year = digits(b, 0, 4), let month = digits(b, 5, 2), let day = digits(b, 8, 2),
-      let hour = digits(b, 11, 2), let minute = digits(b, 14, 2), let second = digits(b, 17, 2),
-      var ms = epoch(year, month, day, hour, minute, second)
-    else { return nil }
+    guard let minute = iso8601Minute(b) else { return nil }
+    return iso8601Seconds(b, minute: minute)
+  }
+
+  /// The rest of an ISO-8601 time whose minute is known: seconds, fraction, zone.
+  @inline(__always)
+  static func iso8601Seconds(_ b: UnsafeRawBufferPointer, minute: EpochMillis) -> (EpochMillis, Int)? {
+    guard let second = digits(b, 17, 2), second < 61 else { return nil }
+    var ms = minute + EpochMillis(second) * 1000
     var i = 19
     if i < b.count, b[i] == 0x2E || b[i] == 0x2C {
       i += 1
@@ -180,5 +194,25 @@ public enum Timestamp {
     }
     return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secOfDay / 3600, 2)):"
       + "\(pad(secOfDay / 60 % 60, 2)):\(pad(secOfDay % 60, 2)).\(pad(millis, 3))Z"
+  }
+}
+
+/// Reads the ISO-8601 times that start the lines of one input. The lines of a log share their
+/// minute with the line before nearly always, so the date and the hour are worked out again
+/// only when the first 16 bytes change (parsing each line's time in full was 3% of a run).
+/// The result is exactly `Timestamp.parseISO8601`'s.
+struct ISO8601LineTimes {
+  private var key: (UInt64, UInt64) = (0, 0)
+  private var minute: EpochMillis?
+
+  mutating func parse(_ b: UnsafeRawBufferPointer) -> (EpochMillis, Int)? {
+    guard b.count >= 19 else { return nil }
+    let k = (b.loadUnaligned(fromByteOffset: 0, as: UInt64.self), b.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+    if minute == nil || k != key || b[16] != 0x3A {
+      guard let m = Timestamp.iso8601Minute(b) else { return nil }
+      key = k
+      minute = m
+    }
+    return Timestamp.iso8601Seconds(b, minute: minute!)
   }
 }
