@@ -323,9 +323,12 @@ extension CorrelationState {
   public consuming func correlate(_ options: CorrelationOptions, threads: Int = 1) -> Correlation {
     // Requests → connections. The records leave the hash table first: it is freed before the
     // timelines are built.
-    var ordered = Array(requests)
+    // Moved out in key order, not copied: `Array(requests)` retained every string of every
+    // record only for the table to release them, and the sort moved whole records around.
+    var ordered: [(key: CompactID, value: RequestRecord)] = []
+    ordered.reserveCapacity(requests.count)
+    for key in requests.keys.sorted() { ordered.append((key, requests.removeValue(forKey: key)!)) }
     requests = [:]
-    ordered.sort { $0.key < $1.key }
     MemoryTrace.mark("correlate: requests sorted")
 
     // A MESSAGE request's link and an invocation's START and END are kept on disk (`SpillLog`)
