@@ -321,10 +321,10 @@ extension CorrelationState {
   /// The last steps (finishing the timelines, assembling the failed calls) share nothing and
   /// run at once on `threads` > 1: a fifth of this stage, with the second core idle otherwise.
   public consuming func correlate(_ options: CorrelationOptions, threads: Int = 1) -> Correlation {
-    // Requests → connections. The records leave the hash table first: it is freed before the
-    // timelines are built.
-    // Moved out in key order, not copied: `Array(requests)` retained every string of every
-    // record only for the table to release them, and the sort moved whole records around.
+    // Requests → connections. The records leave the hash table first, moved out in key order
+    // (not copied: `Array(requests)` retained every string of every record only for the table
+    // to release them, and sorting it moved whole records around), and the table is freed
+    // before the timelines are built.
     var ordered: [(key: CompactID, value: RequestRecord)] = []
     ordered.reserveCapacity(requests.count)
     for key in requests.keys.sorted() { ordered.append((key, requests.removeValue(forKey: key)!)) }
