@@ -45,6 +45,71 @@ import Testing
     Self.roundTrip(store)
   }
 
+  /// A line of a regular input is kept as its place in the file (`SourceFile`) and read back
+  /// from there: the same text, hash, equality and order as the line copied to the store, cut at the
+  /// evidence limit the same way (a multi-byte character split by the cut included). A file cut
+  /// short after it was read says so instead of showing other bytes.
+  @Test func aLineOfAnInputFileReadsBackAsTheCopiedLine() throws {
+    let lines = Self.sampleLines() + [Array((String(repeating: "x", count: 1_023) + "é and on").utf8)]
+    var bytes: [UInt8] = []
+    var offsets: [Int] = []
+    for line in lines {
+      offsets.append(bytes.count)
+      bytes += line + [0x0A]
+    }
+    let url = Fixture.write(bytes: bytes, to: Fixture.directory().appendingPathComponent("exec.log"))
+    let file = try #require(SourceFile.opening(path: url.path, name: "exec.log"))
+    let store = TextStore()
+    var read: [LineText] = []
+    for (line, offset) in zip(lines, offsets) {
+      line.withUnsafeBytes { b in
+        let kept = LineText(source: file, offset: Int64(offset), bytes: b, maxBytes: 1_024)
+        let copied = Recognizer.evidenceText(b, maxBytes: 1_024, store: nil)
+        let stored = Recognizer.evidenceText(b, maxBytes: 1_024, store: store)
+        #expect(kept.string == copied.string && kept.string == stored.string)
+        #expect(kept.hash == stored.hash && kept.byteCount == stored.byteCount)
+        #expect(kept == stored && !(kept < stored) && !(stored < kept))
+        // A string holds ill-formed UTF-8 repaired, so it equals the kept bytes only when well-formed.
+        #expect((kept == copied) == (Array(copied.string.utf8) == Array(stored.withBytes { Array($0) })))
+        read.append(kept)
+      }
+    }
+    #expect(read.contains { $0.string.hasSuffix(" …") } && read.contains { $0.string.hasSuffix("\u{FFFD} …") })
+    let sorted = read.sorted()
+    #expect(zip(sorted, sorted.dropFirst()).allSatisfy { !($1 < $0) })
+    try FileHandle(forWritingTo: url).truncate(atOffset: UInt64(offsets[lines.count / 2]))
+    let last = try #require(read.last)
+    #expect(last.string.contains("can no longer be read") && last.string.contains("exec.log"))
+    #expect(read[0].string == String(decoding: lines[0], as: UTF8.self), "a line before the cut still reads")
+  }
+
+  /// Every fixture case read from its plain files (lines read back from them) and from the same
+  /// files gzipped (lines copied out) gives the same verdicts, evidence lines and all.
+  @Test func verdictsShowTheSameLinesWhereverTheyAreKept() throws {
+    var placed = 0
+    for name in FixtureCaseTests.cases {
+      let dir = FixtureCaseTests.root.appendingPathComponent(name)
+      let logs = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".log") }.sorted()
+      let zipped = Fixture.directory()
+      let gz = try logs.map { log in
+        Fixture.write(bytes: Fixture.gzip(try String(contentsOf: dir.appendingPathComponent(log), encoding: .utf8)),
+          to: zipped.appendingPathComponent(log + ".gz")).path
+      }
+      let plain = Analyzer.run(paths: logs.map { dir.appendingPathComponent($0).path }, options: AnalysisOptions())
+      let copied = Analyzer.run(paths: gz, options: AnalysisOptions())
+      func shown(_ a: Analysis) -> [[String]] {
+        a.verdicts.map { v in (v.evidence + (v.recordedBy.map { [$0] } ?? [])).map { "\($0.time) \($0.origin.line ?? -1) \($0.text)" } }
+      }
+      #expect(shown(plain) == shown(copied), "\(name)")
+      func placedLines(_ a: Analysis) -> Int {
+        a.verdicts.reduce(0) { n, v in n + v.evidence.filter { if case .source = $0.body.storage { true } else { false } }.count }
+      }
+      placed += placedLines(plain)
+      #expect(placedLines(copied) == 0, "an inflated file's lines are copied out")
+    }
+    #expect(placed > 0, "lines of plain files are read back from them")
+  }
+
   @Test func lineTextOrderIsTotalAndEqualityIsByContent() {
     let store = TextStore()
     let words = ["", "a", "b", "ab", "GoneException", "(65muTWVBnVMFDlw=) Endpoint response headers: {}",

@@ -195,6 +195,64 @@ import Testing
     }
   }
 
+  /// An event read from one line of a regular file says where its message starts in the file,
+  /// and the file's bytes there are the message (evidence is read back from them, `SourceFile`);
+  /// an event of several lines, or a line carried across two chunks, says nothing. Cut anywhere.
+  /// (Lines of §4.4's export and §4.2's `tail --format json` output, then §1.2's execution log.)
+  @Test func fileOffsetsPointAtTheMessagesOwnBytes() {
+    struct OffsetSink: EventSink {
+      var events: [(message: [UInt8], offset: Int64?)] = []
+      mutating func accept(_ event: RawEvent) { events.append((Array(event.message), event.fileOffset)) }
+      mutating func report(_ diagnostic: Diagnostic) {}
+    }
+    let exported = Array("""
+      2019-06-07T19:11:20.500Z START RequestId: c793869b-ee49-115b-a5b6-4fd21e8dedac Version: $LATEST
+
+      2019-06-07T19:11:20.562Z 2019-06-07T19:11:20.562Z\tc793869b-ee49-115b-a5b6-4fd21e8dedac\tINFO\tENVIRONMENT VARIABLES
+      {
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+      }
+      2019-06-07T19:11:20.564Z 2019-06-07T19:11:20.564Z\tc793869b-ee49-115b-a5b6-4fd21e8dedac\tWARN\tEvent not processed.
+      2019-06-07T19:11:20.565Z END RequestId: c793869b-ee49-115b-a5b6-4fd21e8dedac
+      2019-06-07T19:11:20.566Z last line without a newline
+      """.utf8)
+    // log-formats.md §1.2 (VERIFIED-REAL), verbatim; CRLF line ends on the second and third,
+    // and a last line without a time of its own (an event of its own without continuations).
+    let raw = Array(("2017-06-05T17:52:57.738Z (cf101403-4a17-11e7-935f-35dfc4618b7d) Endpoint response headers: {x-amzn-Remapped-Content-Length=0, x-amzn-RequestId=cf154484-4a17-11e7-aa36-15f3676da0c2, Connection=keep-alive, Content-Length=183, Date=Mon, 05 Jun 2017 17:52:57 GMT, X-Amzn-Trace-Id=root=1-59359a79-3f2c1fd185751bfd75aaa3b7;sampled=0, Content-Type=application/json}\n"
+      + "2017-06-05T17:52:57.738Z (cf101403-4a17-11e7-935f-35dfc4618b7d) Successfully completed execution\r\n"
+      + "2017-06-05T17:52:57.738Z (cf101403-4a17-11e7-935f-35dfc4618b7d) Method completed with status: 200\r\n"
+      + "Method request body before transformations:\n").utf8)
+    let base: Int64 = 4096  // as a piece of a file that starts past its first byte
+    // Not placed: the two events of several lines, and the last line, which has no newline and
+    // is handed out from the assembler's carry buffer at the end.
+    for (text, continuation, unplaced) in [(exported, true, 3), (raw, false, 0)] {
+      for size in [text.count, 1, 7, 64, 100] {
+        var decoder = LineEventDecoder(input: 0, inputName: "x",
+          layout: LineLayout(continuationLines: continuation, streamAfterTime: false), stream: nil,
+          maxLineBytes: 1 << 20, fileBase: base)
+        var sink = OffsetSink()
+        var start = 0
+        while start < text.count {
+          let end = min(start + size, text.count)
+          Array(text[start..<end]).withUnsafeBytes { decoder.feed($0, into: &sink) }
+          start = end
+        }
+        decoder.finish(into: &sink)
+        #expect(sink.events.count == (continuation ? 5 : 4))
+        var placed = 0
+        for e in sink.events {
+          guard let offset = e.offset else { continue }
+          let at = Int(offset - base)
+          #expect(Array(text[at..<at + e.message.count]) == e.message, "chunks of \(size): \(String(decoding: e.message, as: UTF8.self))")
+          placed += 1
+        }
+        if size == text.count {
+          #expect(placed == sink.events.count - unplaced, "every one-line event of one chunk is placed")
+        }
+      }
+    }
+  }
+
   // §4.4: S3 export tree `<prefix>/<taskId>/<logStream>/000000.gz`, chunks unsorted, a blank
   // continuation line after a Lambda message ending in `\n`, and the aws-logs-write-test object.
   @Test func s3ExportTreeGzipped() throws {

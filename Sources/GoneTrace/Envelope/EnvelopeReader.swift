@@ -87,7 +87,15 @@ public enum EnvelopeReader {
       throw .unknownEnvelope(input: input.name)
     }
     summary.format = format
-    var decoder = makeDecoder(format, layout: layout, input: input, index: index, limits: limits)
+    // A regular file read as it is: its lines' evidence is read back from it, not copied.
+    var fileBase: Int64?
+    if gzipLayers.isEmpty, let plain = file as? FileDescriptorSource, let start = plain.fileStart,
+      let sourceFile = SourceFile.duplicating(plain.descriptor, name: input.name)
+    {
+      counting.eventsAreIn(sourceFile)
+      fileBase = start
+    }
+    var decoder = makeDecoder(format, layout: layout, input: input, index: index, limits: limits, fileBase: fileBase)
 
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: limits.chunkBytes, alignment: 64)
     defer { buffer.deallocate() }
@@ -151,12 +159,12 @@ public enum EnvelopeReader {
   }
 
   static func makeDecoder(
-    _ format: EnvelopeFormat, layout: LineLayout, input: Input, index: Int, limits: ReaderLimits
+    _ format: EnvelopeFormat, layout: LineLayout, input: Input, index: Int, limits: ReaderLimits, fileBase: Int64? = nil
   ) -> any EnvelopeDecoder {
     switch format {
     case .lines, .s3Export, .tail:
       return LineEventDecoder(input: index, inputName: input.name, layout: layout, stream: input.streamFromPath,
-        maxLineBytes: limits.maxLineBytes)
+        maxLineBytes: limits.maxLineBytes, fileBase: fileBase)
     case .cliJSON: return CLIJSONDecoder(input: index, inputName: input.name, maxRecordBytes: limits.maxRecordBytes)
     case .subscription:
       return SubscriptionDecoder(input: index, inputName: input.name, maxRecordBytes: limits.maxRecordBytes,
@@ -200,6 +208,8 @@ private struct CountingSink<Base: EventSink>: EventSink {
     for d in content.diagnostics(input: inputName) { report(d) }
     content = ContentTally()
   }
+
+  mutating func eventsAreIn(_ file: SourceFile) { base.eventsAreIn(file) }
 
   mutating func report(_ diagnostic: Diagnostic) {
     if diagnostic.severity == .error { unparsed += 1 }

@@ -26,13 +26,21 @@ struct LineEventDecoder: EnvelopeDecoder {
   private var hasPending = false
   private var streams = StreamNameTable()
   private var times = ISO8601LineTimes()
+  /// Where the bytes fed start in the input file, when they are the file's own (a regular
+  /// uncompressed file): events read from one line of a chunk then carry their `fileOffset`.
+  private let fileBase: Int64?
+  /// Bytes fed before the current chunk.
+  private var fed: Int64 = 0
+  /// The pending event's `fileOffset` (kept when its view is copied: the bytes are the same).
+  private var pendingOffset: Int64?
 
-  init(input: Int, inputName: String, layout: LineLayout, stream: String?, maxLineBytes: Int) {
+  init(input: Int, inputName: String, layout: LineLayout, stream: String?, maxLineBytes: Int, fileBase: Int64? = nil) {
     self.input = input
     self.inputName = inputName
     self.layout = layout
     defaultStream = stream
     lines = LineAssembler(maxLineBytes: maxLineBytes)
+    self.fileBase = fileBase
   }
 
   mutating func feed<S: EventSink>(_ chunk: UnsafeRawBufferPointer, into sink: inout S) {
@@ -42,6 +50,16 @@ struct LineEventDecoder: EnvelopeDecoder {
     lines = assembler
     ownPending()
     self.chunk = nil
+    fed += Int64(chunk.count)
+  }
+
+  /// Where `message` starts in the file, when it lies in the chunk being fed (a line carried
+  /// over from the chunk before lives in the assembler's buffer: it has none).
+  private func fileOffset(of message: UnsafeRawBufferPointer) -> Int64? {
+    guard let fileBase, let chunk, let base = message.baseAddress, let start = chunk.baseAddress,
+      base >= start, base + message.count <= start + chunk.count
+    else { return nil }
+    return fileBase + fed + Int64(base - start)
   }
 
   /// Copies a pending event that is still a view: its bytes are about to be reused.
@@ -107,6 +125,7 @@ struct LineEventDecoder: EnvelopeDecoder {
       ownPending()
       if !pending.isEmpty { pending.append(Bytes.newline) }
       pending.append(contentsOf: line)
+      pendingOffset = nil  // no longer one span of the file
       return
     }
     let embedded = embeddedTime(body)
@@ -195,7 +214,9 @@ struct LineEventDecoder: EnvelopeDecoder {
         base >= start, base + message.count <= start + chunk.count
       {
         pendingView = message
+        pendingOffset = fileOffset(of: message)
       } else {
+        pendingOffset = nil
         pendingView = nil
         pending.removeAll(keepingCapacity: true)
         pending.append(contentsOf: message)
@@ -206,17 +227,18 @@ struct LineEventDecoder: EnvelopeDecoder {
       hasPending = true
     } else {
       sink.accept(RawEvent(timestamp: time, hasOwnTime: ownTime, group: nil, stream: stream,
-        message: Bytes.trimmedEnd(message), origin: Origin(input: input, line: line), eventId: nil))
+        message: Bytes.trimmedEnd(message), origin: Origin(input: input, line: line), eventId: nil,
+        fileOffset: fileOffset(of: message)))
     }
   }
 
   private mutating func flushPending<S: EventSink>(into sink: inout S) {
     guard hasPending else { return }
     hasPending = false
-    let (time, stream, line) = (pendingTime, pendingStream, pendingLine)
+    let (time, stream, line, offset) = (pendingTime, pendingStream, pendingLine, pendingOffset)
     func accept(_ bytes: UnsafeRawBufferPointer) {
       sink.accept(RawEvent(timestamp: time, hasOwnTime: true, group: nil, stream: stream,
-        message: Bytes.trimmedEnd(bytes), origin: Origin(input: input, line: line), eventId: nil))
+        message: Bytes.trimmedEnd(bytes), origin: Origin(input: input, line: line), eventId: nil, fileOffset: offset))
     }
     if let view = pendingView {
       pendingView = nil

@@ -48,6 +48,10 @@ public struct RawEvent {
   public var origin: Origin
   /// CloudWatch's event id where the envelope carries one (filter-log-events, subscriptions).
   public var eventId: UnsafeRawBufferPointer?
+  /// Where `message` starts in the input file, when its bytes are exactly the file's there (a
+  /// line of a regular uncompressed file, read as one line): its evidence is then read back
+  /// from the file (see `SourceFile`, handed to the sink by `EventSink.eventsAreIn`).
+  public var fileOffset: Int64? = nil
 }
 
 /// An owned copy of an event, for tests and the `events` listing.
@@ -71,4 +75,10 @@ public struct LogEvent: Sendable, Equatable {
 public protocol EventSink {
   mutating func accept(_ event: RawEvent)
   mutating func report(_ diagnostic: Diagnostic)
+  /// The events that follow with a `fileOffset` are lines of `file` (called before them).
+  mutating func eventsAreIn(_ file: SourceFile)
+}
+
+extension EventSink {
+  public mutating func eventsAreIn(_ file: SourceFile) {}
 }

@@ -215,6 +215,8 @@ struct RecognizingSink: EventSink {
   var state: CorrelationState
   var diagnostics: [Diagnostic] = []
   var facts: [Fact] = []
+  /// The file events with a `fileOffset` come from.
+  var sourceFile: SourceFile?
   var timeRange: ClosedRange<EpochMillis>?
   var events = 0
 
@@ -239,7 +241,7 @@ struct RecognizingSink: EventSink {
       timeRange = timeRange.map { min($0.lowerBound, event.timestamp)...max($0.upperBound, event.timestamp) }
         ?? event.timestamp...event.timestamp
     }
-    recognizer.recognize(event, inputName: inputName, into: &facts)
+    recognizer.recognize(event, inputName: inputName, source: sourceFile, into: &facts)
     if let retainWindow, !facts.isEmpty { retain(event, window: retainWindow) }
     // Moved out, not copied: a fact holds a dozen reference-counted fields, and copying each
     // one into the state (and destroying the original) was a fifth of the run. The state does
@@ -255,6 +257,8 @@ struct RecognizingSink: EventSink {
     if let newest = timeRange?.upperBound { retained.removeAll { $0.timestamp < newest - window } }
     nextPrune = max(2 * retained.count, 65_536)
   }
+
+  mutating func eventsAreIn(_ file: SourceFile) { sourceFile = file }
 
   mutating func report(_ diagnostic: Diagnostic) {
     var diagnostic = diagnostic

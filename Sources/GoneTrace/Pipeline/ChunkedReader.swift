@@ -24,6 +24,8 @@ enum ChunkedReader {
     var size: Int64
     /// Piece start offsets; piece k is [starts[k], starts[k+1]) (the last one runs to the end).
     var starts: [Int64]
+    /// The file planned, held open: pieces are read from it, and evidence read back from it.
+    var source: SourceFile?
   }
 
   struct PieceResult: Sendable {
@@ -72,7 +74,8 @@ enum ChunkedReader {
       }
     }
     guard starts.count > 1 else { return nil }
-    return Plan(input: input, index: index, format: format, layout: layout, size: size, starts: starts)
+    return Plan(input: input, index: index, format: format, layout: layout, size: size, starts: starts,
+      source: SourceFile.duplicating(fd, name: input.name))
   }
 
   /// The offset of the first line starting at or after `from` (and before `limit`) that opens an event.
@@ -118,16 +121,19 @@ enum ChunkedReader {
     let start = plan.starts[k]
     let end = k + 1 < plan.starts.count ? plan.starts[k + 1] : plan.size
     guard let path = plan.input.path else { return result }
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    // The planned file itself when it is held open (past `SourceFile.maxOpen`, its path again).
+    let fd = plan.source?.fd ?? open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else {
       result.error = .notReadable(path: path, reason: String(cString: strerror(errno)))
       return result
     }
-    defer { close(fd) }
+    defer { if plan.source == nil { close(fd) } }
     var decoder = LineEventDecoder(input: plan.index, inputName: plan.input.name, layout: plan.layout,
-      stream: plan.input.streamFromPath, maxLineBytes: options.limits.maxLineBytes)
+      stream: plan.input.streamFromPath, maxLineBytes: options.limits.maxLineBytes,
+      fileBase: plan.source == nil ? nil : start)
     var sink = PieceSink(base: RecognizingSink(recognizer: recognizer, inputName: plan.input.name,
       retainWindow: nil, progress: options.progress))
+    sink.base.sourceFile = plan.source
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.limits.chunkBytes, alignment: 64)
     defer { buffer.deallocate() }
     var offset = start

@@ -109,8 +109,9 @@ public final class Recognizer {
 
   private static let openParen = UInt8(ascii: "("), closeParen = UInt8(ascii: ")")
 
-  /// Appends the facts found in `event` to `facts`.
-  public func recognize(_ event: RawEvent, inputName: String, into facts: inout [Fact]) {
+  /// Appends the facts found in `event` to `facts`. `source`: the file `event.fileOffset`
+  /// points into (its lines are then kept as positions in it).
+  public func recognize(_ event: RawEvent, inputName: String, source: SourceFile? = nil, into facts: inout [Fact]) {
     let m = event.message
     guard !m.isEmpty else { return }
     // Execution-log messages start with `(<API Gateway requestId>) `.
@@ -217,11 +218,13 @@ public final class Recognizer {
       facts.removeSubrange(first...)  // only context: nothing to keep
       return
     }
-    finish(event: event, apigwPrefix: apigwPrefix, facts: &facts, from: first)
+    finish(event: event, source: source, apigwPrefix: apigwPrefix, facts: &facts, from: first)
   }
 
   /// Applies the event's context to its facts and keeps the ones worth keeping.
-  private func finish(event: RawEvent, apigwPrefix: Range<Int>?, facts: inout [Fact], from first: Int) {
+  private func finish(
+    event: RawEvent, source: SourceFile?, apigwPrefix: Range<Int>?, facts: inout [Fact], from first: Int
+  ) {
     let m = event.message
     let mine = first..<facts.count
     let keepsContextFacts = keepsContextFacts  // read once (see `keyHits` in `recognize`)
@@ -282,11 +285,18 @@ public final class Recognizer {
     if (first..<kept).allSatisfy({ facts[$0].kind == .link && facts[$0].fields.apigw.map(notConnects.contains) == true }) {
       return  // the link of a message or a disconnect: its line is never shown
     }
-    // A MESSAGE request's line is kept only until the connection's next message replaces it:
-    // as a string, not in the evidence file, which would otherwise receive every message of
-    // the run (half the input's bytes) to keep one per connection. Decided on the facts kept:
-    // a dropped target rule match on an access-log row must not send every message to the file.
-    let text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: onlyMessages ? nil : textStore)
+    // A line of a regular input file is read back from it when shown (`SourceFile`): nothing
+    // is copied. Otherwise a MESSAGE request's line is kept only until the connection's next
+    // message replaces it: as a string, not in the evidence file, which would otherwise receive
+    // every message of the run (half the input's bytes) to keep one per connection. Decided on
+    // the facts kept: a dropped target rule match on an access-log row must not send every
+    // message to the file.
+    let text: LineText
+    if let source, let offset = event.fileOffset {
+      text = LineText(source: source, offset: offset, bytes: m, maxBytes: maxEvidenceBytes)
+    } else {
+      text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: onlyMessages ? nil : textStore)
+    }
     for i in first..<kept where isShown(facts[i].kind) { facts[i].body = text }
   }
 
@@ -295,14 +305,7 @@ public final class Recognizer {
   /// as decoding them apart: a multi-byte sequence split by the cut is replaced by U+FFFD either way.)
   static func evidenceText(_ m: UnsafeRawBufferPointer, maxBytes: Int, store: TextStore?) -> LineText {
     func keep(_ bytes: UnsafeRawBufferPointer) -> LineText { store?.append(bytes) ?? LineText(String(bytes: bytes)) }
-    guard m.count > maxBytes else { return keep(m) }
-    let ellipsis: StaticString = " …"
-    return withUnsafeTemporaryAllocation(byteCount: maxBytes + ellipsis.utf8CodeUnitCount, alignment: 1) { buffer in
-      buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: m[0..<maxBytes]))
-      UnsafeMutableRawBufferPointer(rebasing: buffer[maxBytes...]).copyMemory(
-        from: UnsafeRawBufferPointer(start: ellipsis.utf8Start, count: ellipsis.utf8CodeUnitCount))
-      return keep(UnsafeRawBufferPointer(buffer))
-    }
+    return m.count > maxBytes ? LineText.withCut(m, maxBytes: maxBytes, keep) : keep(m)
   }
 
   private static let targetBit: UInt8 = 1 << kindIndex(.target), requestBit: UInt8 = 1 << kindIndex(.request)

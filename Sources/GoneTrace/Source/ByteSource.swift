@@ -39,6 +39,7 @@ final class FileDescriptorSource: ByteSource {
 
   /// Bytes left to read when the source is a byte range of the file.
   private var remaining: Int64?
+  private var start: Int64 = 0
   var progress: ProgressMeter?
 
   init(path: String, range: Range<Int64>? = nil) throws(InputError) {
@@ -51,6 +52,7 @@ final class FileDescriptorSource: ByteSource {
     self.fd = fd
     ownsDescriptor = true
     name = path
+    start = range?.lowerBound ?? 0
     if let range {
       guard lseek(fd, off_t(range.lowerBound), SEEK_SET) >= 0 else {
         throw .readFailed(input: path, reason: String(cString: strerror(errno)))
@@ -60,6 +62,11 @@ final class FileDescriptorSource: ByteSource {
   }
 
   deinit { if ownsDescriptor { close(fd) } }
+
+  var descriptor: Int32 { fd }
+
+  /// Where reading started in the file (nil for standard input, whose position is not known).
+  var fileStart: Int64? { ownsDescriptor ? start : nil }
 
   func read(into buffer: UnsafeMutableRawBufferPointer) throws(InputError) -> Int {
     let want = remaining.map { Int(min(Int64(buffer.count), $0)) } ?? buffer.count

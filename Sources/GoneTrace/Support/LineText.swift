@@ -10,7 +10,8 @@ import Darwin
 /// of them (every request's lines, every Lambda link) and shows a few thousand: so the engine
 /// writes them to a `TextStore` (a temporary file) and keeps only where they are and a hash,
 /// and memory follows the number of records, not the bytes of their lines. The string is read
-/// back when a report shows it.
+/// back when a report shows it. A line of a regular, uncompressed input is not copied at all:
+/// it is read back from that file (`SourceFile`).
 ///
 /// Ordering is by hash, then bytes: it only has to be total and the same in every run (it
 /// breaks ties between lines of the same millisecond, which no clock orders), and a hash
@@ -19,6 +20,8 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
   enum Storage {
     case inline(String)
     case stored(TextStore, offset: Int64, hash: UInt64)
+    /// Bytes of an input file; `cut`: the first `byteCount - ellipsis` of them, then the ellipsis.
+    case source(SourceFile, offset: Int64, hash: UInt64, cut: Bool)
   }
 
   let storage: Storage
@@ -36,13 +39,41 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
     self.byteCount = byteCount
   }
 
+  /// What a line longer than the evidence limit ends with, after its first bytes.
+  static let ellipsis: StaticString = " …"
+
+  /// The line of an event whose message is the bytes of `file` at `offset` (`bytes`), cut to
+  /// `maxBytes` with the ellipsis appended as `Recognizer.evidenceText` cuts it: the same text,
+  /// so the same hash and order.
+  init(source file: SourceFile, offset: Int64, bytes: UnsafeRawBufferPointer, maxBytes: Int) {
+    guard bytes.count > maxBytes else {
+      storage = .source(file, offset: offset, hash: LineText.hash(bytes), cut: false)
+      byteCount = bytes.count
+      return
+    }
+    let shown = LineText.withCut(bytes, maxBytes: maxBytes) { LineText.hash($0) }
+    storage = .source(file, offset: offset, hash: shown, cut: true)
+    byteCount = maxBytes + LineText.ellipsis.utf8CodeUnitCount
+  }
+
+  /// Calls `body` with the first `maxBytes` of `bytes` followed by the ellipsis.
+  static func withCut<T>(_ bytes: UnsafeRawBufferPointer, maxBytes: Int, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+    let tail = ellipsis.utf8CodeUnitCount
+    return withUnsafeTemporaryAllocation(byteCount: maxBytes + tail, alignment: 8) { buffer in
+      buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<maxBytes]))
+      UnsafeMutableRawBufferPointer(rebasing: buffer[maxBytes...]).copyMemory(
+        from: UnsafeRawBufferPointer(start: ellipsis.utf8Start, count: tail))
+      return body(UnsafeRawBufferPointer(buffer))
+    }
+  }
+
   /// Worked out when asked for an inline string: nearly every one is a message's line, replaced
   /// by the connection's next message without ever being compared (hashing each at creation
   /// was 2% of a run over an execution log). A stored line keeps the hash it was written with.
   public var hash: UInt64 {
     switch storage {
     case .inline(var s): return s.withUTF8 { LineText.hash(UnsafeRawBufferPointer($0)) }
-    case .stored(_, _, let hash): return hash
+    case .stored(_, _, let hash), .source(_, _, let hash, _): return hash
     }
   }
 
@@ -62,6 +93,7 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
     switch storage {
     case .inline(let s): return s
     case .stored(let store, let offset, _): return store.string(at: offset, count: byteCount)
+    case .source: return withBytes { String(decoding: $0, as: UTF8.self) }
     }
   }
 
@@ -73,6 +105,10 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
     switch storage {
     case .inline(var s): return s.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     case .stored(let store, let offset, _): return store.withBytes(at: offset, count: byteCount, body)
+    case .source(let file, let offset, _, let cut):
+      return cut
+        ? file.withBytes(at: offset, count: byteCount - LineText.ellipsis.utf8CodeUnitCount, suffix: LineText.ellipsis, body)
+        : file.withBytes(at: offset, count: byteCount, suffix: nil, body)
     }
   }
 
@@ -90,8 +126,11 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
   public func hash(into hasher: inout Hasher) { hasher.combine(hash) }
 
   private func isSameStorage(_ other: LineText) -> Bool {
-    if case .stored(let s1, let o1, _) = storage, case .stored(let s2, let o2, _) = other.storage { return s1 === s2 && o1 == o2 }
-    return false
+    switch (storage, other.storage) {
+    case (.stored(let s1, let o1, _), .stored(let s2, let o2, _)): return s1 === s2 && o1 == o2
+    case (.source(let f1, let o1, _, let c1), .source(let f2, let o2, _, let c2)): return f1 === f2 && o1 == o2 && c1 == c2
+    default: return false
+    }
   }
 
   /// A fast, stable 64-bit hash (the same in every run and on every machine: ordering and the
