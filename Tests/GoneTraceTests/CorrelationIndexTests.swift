@@ -39,6 +39,46 @@ import Testing
   }
 
   /// `sort(byKey:)` moves elements to where `sorted` puts them, ties kept in their order.
+  /// A timeline's summaries (read for every connection and call, written as loops) against
+  /// their plain definitions over the records, on random timelines: attempts with and without a
+  /// status (2xx or not), times and `connectedAt` present or not, with and without activity.
+  @Test(arguments: [1, 2, 3] as [UInt64])
+  func timelineSummariesAreTheirDefinitions(seed: UInt64) {
+    var random = SeededGenerator(seed: seed)
+    func record() -> RequestRecord {
+      var r = RequestRecord()
+      r.status = [nil, 200, 204, 403, 500, 101].randomElement(using: &random)!
+      r.requestedAt = Bool.random(using: &random) ? EpochMillis.random(in: 0...1_000, using: &random) : nil
+      r.firstLoggedAt = EpochMillis.random(in: 0...1_000, using: &random)
+      r.lastLoggedAt = r.firstLoggedAt + EpochMillis.random(in: 0...50, using: &random)
+      r.connectedAt = Bool.random(using: &random) ? EpochMillis.random(in: 0...1_000, using: &random) : nil
+      return r
+    }
+    for _ in 0..<2_000 {
+      var t = ConnectionTimeline(connectionId: "x")
+      t.connects = (0..<Int.random(in: 0...3, using: &random)).map { _ in record() }
+      t.messages = (0..<Int.random(in: 0...2, using: &random)).map { _ in record() }
+      t.disconnects = (0..<Int.random(in: 0...2, using: &random)).map { _ in record() }
+      if Bool.random(using: &random) {
+        var a = MessageActivity()
+        a.absorb(EpochMillis.random(in: 0...1_000, using: &random), Evidence(origin: Origin(input: 0), time: 0, text: ""))
+        t.activity = a
+      }
+      let requested = t.connects.map(\.time).min() ?? t.messages.compactMap(\.connectedAt).min()
+        ?? t.disconnects.compactMap(\.connectedAt).min()
+      let statuses = t.connects.compactMap(\.status)
+      let succeeded: Bool? = statuses.contains { (200..<300).contains($0) } || !t.messages.isEmpty || t.activity != nil
+        ? true : statuses.isEmpty ? nil : false
+      let completed = t.connects.filter { $0.status.map { (200..<300).contains($0) } ?? true }.map(\.lastLoggedAt).max()
+      #expect(t.connectRequestedAt == requested)
+      #expect(t.connectSucceeded == succeeded)
+      #expect(t.connectFailureStatus == statuses.filter { !(200..<300).contains($0) }.min())
+      #expect(t.connectCompletedAt == completed)
+      #expect(t.openedAt == (t.connects + t.messages + t.disconnects).compactMap(\.connectedAt).min() ?? requested)
+      #expect(t.lastActivityAt == (t.messages.map(\.time) + (t.activity.map { [$0.last] } ?? [])).max() ?? completed ?? requested)
+    }
+  }
+
   @Test func sortingByKeyGivesTheOrderOfSorted() {
     var random = SeededGenerator(seed: 9)
     for count in [0, 1, 2, 7, 100, 1_000] {

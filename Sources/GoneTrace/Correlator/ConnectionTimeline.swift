@@ -214,38 +214,60 @@ public struct ConnectionTimeline: Sendable {
   public var activity: MessageActivity?
   public var client = ClientIdentity()
 
+  // The properties below loop over indices: they are read for every connection and every
+  // call, and `map`/`filter`/`+` over the records built arrays and copied each record (with
+  // its strings' reference counts) only to take a minimum.
+
+  /// The least of `value` over `list`'s records, nil when it is nil for all.
+  private static func least(_ list: [RequestRecord], _ value: (borrowing RequestRecord) -> EpochMillis?) -> EpochMillis? {
+    var result: EpochMillis?
+    for i in list.indices { result = result.minNonNil(value(list[i])) }
+    return result
+  }
+
   /// When `$connect` was requested.
   public var connectRequestedAt: EpochMillis? {
-    connects.map(\.time).min() ?? messages.compactMap(\.connectedAt).min() ?? disconnects.compactMap(\.connectedAt).min()
+    Self.least(connects) { $0.time } ?? Self.least(messages) { $0.connectedAt } ?? Self.least(disconnects) { $0.connectedAt }
   }
 
   /// Whether a `$connect` succeeded: true if any attempt returned 2xx, false if every attempt
   /// with a known status failed, nil when no status is known.
   public var connectSucceeded: Bool? {
-    let statuses = connects.compactMap(\.status)
-    if statuses.contains(where: { (200..<300).contains($0) }) { return true }
+    if connects.indices.contains(where: { connects[$0].status.map { (200..<300).contains($0) } ?? false }) { return true }
     if !messages.isEmpty || activity != nil { return true }  // messages arrive only on an established connection
-    return statuses.isEmpty ? nil : false
+    return connects.indices.contains { connects[$0].status != nil } ? false : nil
   }
 
-  public var connectFailureStatus: Int? { connects.compactMap(\.status).filter { !(200..<300).contains($0) }.min() }
+  public var connectFailureStatus: Int? {
+    var least: Int?
+    for i in connects.indices {
+      if let s = connects[i].status, !(200..<300).contains(s) { least = least.minNonNil(s) }
+    }
+    return least
+  }
 
   /// The latest line about a successful `$connect` (its access-log row, the end of its integration).
   public var connectCompletedAt: EpochMillis? {
-    let ok = connects.filter { $0.status.map { (200..<300).contains($0) } ?? true }
-    return ok.map(\.lastLoggedAt).max()
+    var latest: EpochMillis?
+    for i in connects.indices where connects[i].status.map({ (200..<300).contains($0) }) ?? true {
+      latest = latest.maxNonNil(connects[i].lastLoggedAt)
+    }
+    return latest
   }
 
   /// When the connection was opened (`connectedAt` from any event, else the connect request).
   public var openedAt: EpochMillis? {
-    (connects + messages + disconnects).compactMap(\.connectedAt).min() ?? connectRequestedAt
+    Self.least(connects) { $0.connectedAt }.minNonNil(Self.least(messages) { $0.connectedAt })
+      .minNonNil(Self.least(disconnects) { $0.connectedAt }) ?? connectRequestedAt
   }
 
   public var disconnect: RequestRecord? { disconnects.min { $0.time < $1.time } }
 
   /// Last inbound traffic: the latest message, else the connect.
   public var lastActivityAt: EpochMillis? {
-    (messages.map(\.time) + (activity.map { [$0.last] } ?? [])).max() ?? connectCompletedAt ?? connectRequestedAt
+    var latest = activity?.last
+    for i in messages.indices { latest = latest.maxNonNil(messages[i].time) }
+    return latest ?? connectCompletedAt ?? connectRequestedAt
   }
 
   /// The line of the latest inbound message, else the connect's lines.

@@ -454,9 +454,9 @@ extension CorrelationState {
     var opened: [String: [ClientConnection]] = [:]
     for i in timelines.values.indices {
       if let key = clientKey.key(timelines.values[i].client) {
-        let t = timelines.values[i]
-        opened[key, default: []].append(ClientConnection(connectRequestedAt: t.connectRequestedAt ?? .max,
-          id: timelines.keys[i], earliestFromHere: min(t.connectRequestedAt ?? .max, t.connectCompletedAt ?? .max)))
+        let requested = timelines.values[i].connectRequestedAt ?? .max
+        opened[key, default: []].append(ClientConnection(connectRequestedAt: requested, id: timelines.keys[i],
+          earliestFromHere: min(requested, timelines.values[i].connectCompletedAt ?? .max)))
       }
     }
     return opened.mapValues { list in
