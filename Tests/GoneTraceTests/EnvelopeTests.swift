@@ -156,11 +156,9 @@ import Testing
     #expect(j.events.first?.message == "{\n    \"foo\": {\n        \"bar\": \"baz\"\n    }\n}")
   }
 
-  /// A raw-lines event is handed on as a view into the chunk while it is one line, and copied
-  /// once a continuation line joins it or the chunk ends: cut anywhere, the same events come out.
-  /// (Lines of §4.4's export and §4.2's `tail --format json` output.)
-  @Test func continuationLinesGiveTheSameEventsWhereverTheChunksEnd() {
-    let text = Array("""
+  /// Five events of §4.4's export and §4.2's `tail --format json` output: a blank continuation
+  /// line, a message over several lines, and a last line without a newline.
+  static let exportedEvents = Array("""
       2019-06-07T19:11:20.500Z START RequestId: c793869b-ee49-115b-a5b6-4fd21e8dedac Version: $LATEST
 
       2019-06-07T19:11:20.562Z 2019-06-07T19:11:20.562Z\tc793869b-ee49-115b-a5b6-4fd21e8dedac\tINFO\tENVIRONMENT VARIABLES
@@ -171,6 +169,12 @@ import Testing
       2019-06-07T19:11:20.565Z END RequestId: c793869b-ee49-115b-a5b6-4fd21e8dedac
       2019-06-07T19:11:20.566Z last line without a newline
       """.utf8)
+
+  /// A raw-lines event is handed on as a view into the chunk while it is one line, and copied
+  /// once a continuation line joins it or the chunk ends: cut anywhere, the same events come out.
+  /// (Lines of §4.4's export and §4.2's `tail --format json` output.)
+  @Test func continuationLinesGiveTheSameEventsWhereverTheChunksEnd() {
+    let text = Self.exportedEvents
     func events(chunkSize: Int) -> [LogEvent] {
       var decoder = LineEventDecoder(input: 0, inputName: "x",
         layout: LineLayout(continuationLines: true, streamAfterTime: false), stream: nil, maxLineBytes: 1 << 20)
@@ -205,17 +209,7 @@ import Testing
       mutating func accept(_ event: RawEvent) { events.append((Array(event.message), event.fileOffset)) }
       mutating func report(_ diagnostic: Diagnostic) {}
     }
-    let exported = Array("""
-      2019-06-07T19:11:20.500Z START RequestId: c793869b-ee49-115b-a5b6-4fd21e8dedac Version: $LATEST
-
-      2019-06-07T19:11:20.562Z 2019-06-07T19:11:20.562Z\tc793869b-ee49-115b-a5b6-4fd21e8dedac\tINFO\tENVIRONMENT VARIABLES
-      {
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-      }
-      2019-06-07T19:11:20.564Z 2019-06-07T19:11:20.564Z\tc793869b-ee49-115b-a5b6-4fd21e8dedac\tWARN\tEvent not processed.
-      2019-06-07T19:11:20.565Z END RequestId: c793869b-ee49-115b-a5b6-4fd21e8dedac
-      2019-06-07T19:11:20.566Z last line without a newline
-      """.utf8)
+    let exported = Self.exportedEvents
     // log-formats.md §1.2 (VERIFIED-REAL), verbatim; CRLF line ends on the second and third,
     // and a last line without a time of its own (an event of its own without continuations).
     let raw = Array(("2017-06-05T17:52:57.738Z (cf101403-4a17-11e7-935f-35dfc4618b7d) Endpoint response headers: {x-amzn-Remapped-Content-Length=0, x-amzn-RequestId=cf154484-4a17-11e7-aa36-15f3676da0c2, Connection=keep-alive, Content-Length=183, Date=Mon, 05 Jun 2017 17:52:57 GMT, X-Amzn-Trace-Id=root=1-59359a79-3f2c1fd185751bfd75aaa3b7;sampled=0, Content-Type=application/json}\n"

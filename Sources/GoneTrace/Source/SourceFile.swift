@@ -41,7 +41,8 @@ public final class SourceFile: Sendable {
     return SourceFile(fd: copy, name: name)
   }
 
-  /// Opens `path` when it is a regular file (and fewer than `maxOpen` are held).
+  /// Opens `path` when it is a regular file (and fewer than `maxOpen` are held). The readers
+  /// duplicate the descriptor they read through instead, so the file read is the file kept.
   static func opening(path: String, name: String) -> SourceFile? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
@@ -58,16 +59,9 @@ public final class SourceFile: Sendable {
   func withBytes<T>(at offset: Int64, count: Int, suffix: StaticString?, _ body: (UnsafeRawBufferPointer) -> T) -> T {
     let extra = suffix?.utf8CodeUnitCount ?? 0
     return withUnsafeTemporaryAllocation(byteCount: count + extra, alignment: 16) { out in
-      var done = 0
-      while done < count {
-        let n = pread(fd, out.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        done += n
-      }
-      guard done == count else {
-        var note = Array("[gonetrace: this line can no longer be read: \(name) was cut short after it was read]".utf8)
-        return note.withUnsafeMutableBytes { body(UnsafeRawBufferPointer($0)) }
+      guard preadFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: out[0..<count]), at: offset) == count else {
+        let note = Array("[gonetrace: this line can no longer be read: \(name) was cut short after it was read]".utf8)
+        return note.withUnsafeBytes(body)
       }
       if let suffix {
         UnsafeMutableRawBufferPointer(rebasing: out[count...]).copyMemory(

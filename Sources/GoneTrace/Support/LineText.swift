@@ -267,14 +267,7 @@ public final class TextStore: @unchecked Sendable {
     // Bytes in the file never change: report threads read them without waiting on each other.
     lock.unlock()
     return withUnsafeTemporaryAllocation(byteCount: count, alignment: 16) { out in
-      var done = 0
-      while done < count {
-        let n = pread(fd, out.baseAddress! + done, count - done, off_t(offset) + off_t(done))
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { break }
-        done += n
-      }
-      return body(UnsafeRawBufferPointer(rebasing: out[0..<done]))
+      body(UnsafeRawBufferPointer(rebasing: out[0..<preadFully(fd, into: out, at: offset)]))
     }
   }
 }

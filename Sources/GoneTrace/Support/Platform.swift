@@ -67,3 +67,16 @@ enum PathName {
     return String(name[name.index(after: dot)...])
   }
 }
+
+/// `pread` until `buffer` is full, the file ends or a read fails (retried when interrupted):
+/// the number of bytes read.
+func preadFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) -> Int {
+  var done = 0
+  while done < buffer.count {
+    let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
+    if n < 0 && errno == EINTR { continue }
+    if n <= 0 { break }
+    done += n
+  }
+  return done
+}
