@@ -58,7 +58,9 @@ import Testing
       bytes += line + [0x0A]
     }
     let url = Fixture.write(bytes: bytes, to: Fixture.directory().appendingPathComponent("exec.log"))
-    let file = try #require(SourceFile.opening(path: url.path, name: "exec.log"))
+    let handle = try FileHandle(forReadingFrom: url)
+    defer { try? handle.close() }
+    let file = try #require(SourceFile.duplicating(handle.fileDescriptor, name: "exec.log"))
     let store = TextStore()
     var read: [LineText] = []
     for (line, offset) in zip(lines, offsets) {

@@ -32,22 +32,12 @@ public final class SourceFile: Sendable {
   static func duplicating(_ fd: Int32, name: String) -> SourceFile? {
     var info = stat()
     guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, counter.take(below: maxOpen) else { return nil }
-    let copy = dup(fd)
+    let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
     guard copy >= 0 else {
       counter.give()
       return nil
     }
-    _ = fcntl(copy, F_SETFD, FD_CLOEXEC)
     return SourceFile(fd: copy, name: name)
-  }
-
-  /// Opens `path` when it is a regular file (and fewer than `maxOpen` are held). The readers
-  /// duplicate the descriptor they read through instead, so the file read is the file kept.
-  static func opening(path: String, name: String) -> SourceFile? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    return duplicating(fd, name: name)
   }
 
   deinit {
@@ -76,17 +66,13 @@ public final class SourceFile: Sendable {
     private let lock = Lock()
 
     func take(below limit: Int) -> Bool {
-      lock.lock()
-      defer { lock.unlock() }
-      guard value < limit else { return false }
-      value += 1
-      return true
+      lock.withLock {
+        guard value < limit else { return false }
+        value += 1
+        return true
+      }
     }
 
-    func give() {
-      lock.lock()
-      defer { lock.unlock() }
-      value -= 1
-    }
+    func give() { lock.withLock { value -= 1 } }
   }
 }
