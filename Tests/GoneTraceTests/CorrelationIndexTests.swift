@@ -38,7 +38,6 @@ import Testing
     #expect(found > 500)  // the times asked hit open invocations, not only gaps
   }
 
-  /// `sort(byKey:)` moves elements to where `sorted` puts them, ties kept in their order.
   /// A timeline's summaries (read for every connection and call, written as loops) against
   /// their plain definitions over the records, on random timelines: attempts with and without a
   /// status (2xx or not), times and `connectedAt` present or not, with and without activity.
@@ -79,6 +78,7 @@ import Testing
     }
   }
 
+  /// `sort(byKey:)` moves elements to where `sorted` puts them, ties kept in their order.
   @Test func sortingByKeyGivesTheOrderOfSorted() {
     var random = SeededGenerator(seed: 9)
     for count in [0, 1, 2, 7, 100, 1_000] {
@@ -87,5 +87,24 @@ import Testing
       moved.sort(byKey: \.key) { $0.key < $1.key }
       #expect(moved.map(\.text) == values.sorted { $0.key < $1.key }.map(\.text))
     }
+  }
+
+  /// `updateEachValue` changes every value where it lies: each value's storage is held by the
+  /// table alone while it is changed (`for i in values.indices` made the table copy itself,
+  /// and every value with it, at the first write).
+  @Test func updatingEachValueChangesThemInPlace() {
+    final class Lines { var count = 0 }
+    struct Entry { var lines = Lines(); var times: [Int] }
+    var table: [String: Entry] = [:]
+    for i in 0..<1_000 { table["c\(i)"] = Entry(times: [i % 7, i % 3, i]) }
+    var shared = 0
+    table.updateEachValue { entry in
+      if !isKnownUniquelyReferenced(&entry.lines) { shared += 1 }
+      entry.lines.count += 1
+      entry.times.sort()
+    }
+    #expect(shared == 0)
+    #expect(table.values.allSatisfy { $0.lines.count == 1 && $0.times == $0.times.sorted() })
+    #expect(table.count == 1_000)
   }
 }

@@ -82,9 +82,7 @@ public struct CorrelationState: Sendable {
   /// while every next message replaced it, goes to the store with the other evidence lines.
   mutating func storeMessageLines() {
     guard let store else { return }
-    for i in activity.values.indices {
-      activity.values[i].lastEvidence?.body.store(in: store)
-    }
+    activity.updateEachValue { $0.lastEvidence?.body.store(in: store) }
     inlineMessageBytes = 0
   }
 
@@ -178,13 +176,13 @@ public struct CorrelationState: Sendable {
   mutating func shiftLines(by delta: Int) {
     func shift(_ o: inout Origin) { if let l = o.line { o.line = l + delta } }
     func shift(_ e: inout Evidence) { shift(&e.origin) }
-    for i in requests.values.indices {
-      for j in requests.values[i].evidence.indices { shift(&requests.values[i].evidence[j]) }
+    requests.updateEachValue { record in
+      for j in record.evidence.indices { shift(&record.evidence[j]) }
     }
-    for i in activity.values.indices where activity.values[i].lastEvidence != nil {
-      shift(&activity.values[i].lastEvidence!)
+    activity.updateEachValue { a in
+      if a.lastEvidence != nil { shift(&a.lastEvidence!) }
     }
-    for i in links.values.indices { shift(&links.values[i].evidence) }
+    links.updateEachValue { shift(&$0.evidence) }
     for i in gones.indices { shift(&gones[i].fact.origin) }
     for i in targets.indices { shift(&targets[i].evidence) }
   }
@@ -372,36 +370,40 @@ extension CorrelationState {
     invocations = Invocations(store: nil)
     MemoryTrace.mark("correlate: invocations read")
 
-    var timelines: [String: ConnectionTimeline] = [:]
+    // A request's integration ends with its invocation (when a `$connect` completes); and each
+    // invocation a `$connect` ran is that connect's (the earliest, should two name one). The
+    // calls need only these, so they are settled first and the calls are assembled while the
+    // timelines are built.
     var triggerOf: [String: RequestRecord] = [:]
-    // Each record is moved into its timeline, in key order, and the timeline is appended to in
-    // place (a copy of each record and of its growing timeline was a third of this stage).
-    ordered.reverse()
-    while var (_, r) = ordered.popLast() {
-      if let lambdaID = r.lambda {
-        // The end of the integration is when a `$connect` completes.
-        if let end = invocationRecords[lambdaID]?.end { r.lastLoggedAt = max(r.lastLoggedAt, end) }
-        if r.kind == .connect {
-          let lambda = lambdaID.string
-          if let existing = triggerOf[lambda], existing.time <= r.time {} else { triggerOf[lambda] = r }
-        }
-      }
-      guard let id = r.connectionId, let kind = r.kind else { continue }
-      switch kind {
-      case .connect: timelines[id, default: ConnectionTimeline(connectionId: id)].connects.append(r)
-      case .message: timelines[id, default: ConnectionTimeline(connectionId: id)].messages.append(r)
-      case .disconnect: timelines[id, default: ConnectionTimeline(connectionId: id)].disconnects.append(r)
+    for i in ordered.indices {
+      guard let lambdaID = ordered[i].value.lambda else { continue }
+      if let end = invocationRecords[lambdaID]?.end { ordered[i].value.lastLoggedAt = max(ordered[i].value.lastLoggedAt, end) }
+      if ordered[i].value.kind == .connect {
+        let lambda = lambdaID.string
+        if let existing = triggerOf[lambda], existing.time <= ordered[i].value.time {} else { triggerOf[lambda] = ordered[i].value }
       }
     }
-    ordered = []  // its storage, emptied but still held
-    MemoryTrace.mark("correlate: timelines built")
     let messageActivity = activity
     activity = [:]
+    var timelines: [String: ConnectionTimeline] = [:]
     var byClient: [String: [ClientConnection]] = [:]
     var calls: [GoneCall] = []
     var duplicates: [DuplicateLine] = []
     // The calls, kept to the end of the run, are built on this thread (see `Parallel.run`).
     Parallel.run(threads: threads) {
+      // Each record is moved into its timeline, in key order, and the timeline is appended to in
+      // place (a copy of each record and of its growing timeline was a third of this stage).
+      ordered.reverse()
+      while let (_, r) = ordered.popLast() {
+        guard let id = r.connectionId, let kind = r.kind else { continue }
+        switch kind {
+        case .connect: timelines[id, default: ConnectionTimeline(connectionId: id)].connects.append(r)
+        case .message: timelines[id, default: ConnectionTimeline(connectionId: id)].messages.append(r)
+        case .disconnect: timelines[id, default: ConnectionTimeline(connectionId: id)].disconnects.append(r)
+        }
+      }
+      ordered = []  // its storage, emptied but still held
+      MemoryTrace.mark("correlate: timelines built")
       byClient = Self.finish(&timelines, activity: messageActivity, clientKey: options.clientKey)
       MemoryTrace.mark("correlate: timelines finished")
     } and: {
@@ -418,21 +420,21 @@ extension CorrelationState {
   private static func finish(
     _ timelines: inout [String: ConnectionTimeline], activity: [CompactID: MessageActivity], clientKey: ClientKey
   ) -> [String: [ClientConnection]] {
-    // In place: iterating the table while assigning into it would copy all of it.
-    for i in timelines.values.indices {
-      func order(_ a: RequestRecord, _ b: RequestRecord) -> Bool {
-        if a.time != b.time { return a.time < b.time }
-        switch (a.apigw, b.apigw) {
-        case (let x?, let y?): return x < y
-        case (nil, _?): return true  // a request without an id first
-        default: return false
-        }
+    func order(_ a: RequestRecord, _ b: RequestRecord) -> Bool {
+      if a.time != b.time { return a.time < b.time }
+      switch (a.apigw, b.apigw) {
+      case (let x?, let y?): return x < y
+      case (nil, _?): return true  // a request without an id first
+      default: return false
       }
-      timelines.values[i].connects.sort(by: order)
-      timelines.values[i].messages.sort(by: order)
-      timelines.values[i].disconnects.sort(by: order)
+    }
+    // In place (see `updateEachValue`).
+    timelines.updateEachValue { timeline in
+      timeline.connects.sort(by: order)
+      timeline.messages.sort(by: order)
+      timeline.disconnects.sort(by: order)
       // Who the client is: as its `$connect` saw it, else as any later request did.
-      var client = timelines.values[i].client
+      var client = timeline.client
       func fill(from list: [RequestRecord]) {
         for j in list.indices {
           if client.sourceIp == nil { client.sourceIp = list[j].client.sourceIp }
@@ -440,10 +442,10 @@ extension CorrelationState {
           if client.principalId == nil { client.principalId = list[j].client.principalId }
         }
       }
-      fill(from: timelines.values[i].connects)
-      fill(from: timelines.values[i].messages)
-      fill(from: timelines.values[i].disconnects)
-      timelines.values[i].client = client
+      fill(from: timeline.connects)
+      fill(from: timeline.messages)
+      fill(from: timeline.disconnects)
+      timeline.client = client
     }
     for (id, a) in activity {
       let id = id.string

@@ -38,18 +38,19 @@ public enum EnvelopeReader {
 
   public static func read<S: EventSink>(
     _ input: Input, index: Int, forcedFormat: EnvelopeFormat? = nil, limits: ReaderLimits = ReaderLimits(),
-    progress: ProgressMeter? = nil, into sink: inout S
+    progress: ProgressMeter? = nil, buffer: ReadBuffer? = nil, into sink: inout S
   ) throws(InputError) -> InputSummary {
     let file =
       if let path = input.path { try FileDescriptorSource(path: path, range: input.byteRange) } else { FileDescriptorSource(standardInput: ()) }
     file.progress = progress
-    return try read(file, input: input, index: index, forcedFormat: forcedFormat, limits: limits, into: &sink)
+    return try read(file, input: input, index: index, forcedFormat: forcedFormat, limits: limits, buffer: buffer,
+      into: &sink)
   }
 
   /// The same, from any byte source (the fuzz targets feed memory).
   static func read<S: EventSink>(
     _ file: ByteSource, input: Input, index: Int, forcedFormat: EnvelopeFormat? = nil, limits: ReaderLimits = ReaderLimits(),
-    into sink: inout S
+    buffer readBuffer: ReadBuffer? = nil, into sink: inout S
   ) throws(InputError) -> InputSummary {
     var source = file
     var gzipLayers: [GzipSource] = []
@@ -97,16 +98,16 @@ public enum EnvelopeReader {
     }
     var decoder = makeDecoder(format, layout: layout, input: input, index: index, limits: limits, fileBase: fileBase)
 
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: limits.chunkBytes, alignment: 64)
-    defer { buffer.deallocate() }
     head.withUnsafeBytes { decoder.feed($0, into: &counting) }
     summary.bytes = Int64(head.count)
     if head.count == EnvelopeDetector.headSize {
-      while true {
-        let n = try source.read(into: buffer)
-        if n == 0 { break }
-        summary.bytes += Int64(n)
-        decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: &counting)
+      try (readBuffer ?? ReadBuffer(byteCount: limits.chunkBytes)).withBytes { (buffer) throws(InputError) in
+        while true {
+          let n = try source.read(into: buffer)
+          if n == 0 { break }
+          summary.bytes += Int64(n)
+          decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: &counting)
+        }
       }
     }
     decoder.finish(into: &counting)

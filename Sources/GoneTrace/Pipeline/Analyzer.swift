@@ -160,25 +160,28 @@ public enum Analyzer {
     let plansCopy = plans
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
       let recognizer = Recognizer(rules: options.rules)
+      let buffer = ReadBuffer(byteCount: options.limits.chunkBytes)
       while let w = next.take(below: work.count) {
         switch work[w] {
         case .whole(let i):
-          collector.add(i, read(inputs[i], index: i, recognizer: recognizer, options: options))
+          collector.add(i, read(inputs[i], index: i, recognizer: recognizer, buffer: buffer, options: options))
         case .piece(let i, let k):
-          collector.add(i, piece: k, ChunkedReader.read(plansCopy[i]!, piece: k, recognizer: recognizer, options: options))
+          collector.add(i, piece: k, ChunkedReader.read(plansCopy[i]!, piece: k, recognizer: recognizer, buffer: buffer,
+            options: options))
         }
       }
     }
     return collector.finished()
   }
 
-  static func read(_ input: Input, index: Int, recognizer: Recognizer, options: AnalysisOptions) -> InputResult {
+  static func read(_ input: Input, index: Int, recognizer: Recognizer, buffer: ReadBuffer,
+    options: AnalysisOptions) -> InputResult {
     var sink = RecognizingSink(recognizer: recognizer, inputName: input.name, retainWindow: options.retainWindow,
       linesBefore: input.linesBefore, progress: options.progress)
     var result = InputResult()
     do {
       result.summary = try EnvelopeReader.read(input, index: index, forcedFormat: options.forcedFormat,
-        limits: options.limits, progress: options.progress, into: &sink)
+        limits: options.limits, progress: options.progress, buffer: buffer, into: &sink)
     } catch {
       // Unreadable, or no known shape, or a read that failed part way (the events before it stay).
       result.error = error

@@ -116,7 +116,8 @@ enum ChunkedReader {
   }
 
   /// Decodes and recognizes piece `k` of `plan`.
-  static func read(_ plan: Plan, piece k: Int, recognizer: Recognizer, options: AnalysisOptions) -> PieceResult {
+  static func read(_ plan: Plan, piece k: Int, recognizer: Recognizer, buffer readBuffer: ReadBuffer,
+    options: AnalysisOptions) -> PieceResult {
     var result = PieceResult()
     let start = plan.starts[k]
     let end = k + 1 < plan.starts.count ? plan.starts[k + 1] : plan.size
@@ -134,21 +135,21 @@ enum ChunkedReader {
     var sink = PieceSink(base: RecognizingSink(recognizer: recognizer, inputName: plan.input.name,
       retainWindow: nil, progress: options.progress))
     sink.base.sourceFile = plan.source
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: options.limits.chunkBytes, alignment: 64)
-    defer { buffer.deallocate() }
-    var offset = start
-    while offset < end {
-      let want = Int(min(Int64(buffer.count), end - offset))
-      let n = pread(fd, buffer.baseAddress, want, off_t(offset))
-      if n < 0 {
-        if errno == EINTR { continue }
-        result.error = .readFailed(input: plan.input.name, reason: String(cString: strerror(errno)))
-        break
+    readBuffer.withBytes { buffer in
+      var offset = start
+      while offset < end {
+        let want = Int(min(Int64(buffer.count), end - offset))
+        let n = pread(fd, buffer.baseAddress, want, off_t(offset))
+        if n < 0 {
+          if errno == EINTR { continue }
+          result.error = .readFailed(input: plan.input.name, reason: String(cString: strerror(errno)))
+          break
+        }
+        if n == 0 { break }
+        offset += Int64(n)
+        options.progress?.add(bytes: n)
+        decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: &sink)
       }
-      if n == 0 { break }
-      offset += Int64(n)
-      options.progress?.add(bytes: n)
-      decoder.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: &sink)
     }
     decoder.finish(into: &sink)
     sink.base.diagnostics.append(contentsOf: recognizer.takeDiagnostics())

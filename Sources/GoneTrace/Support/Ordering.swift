@@ -43,3 +43,18 @@ extension RandomAccessCollection {
     return low
   }
 }
+
+extension Dictionary {
+  /// Changes every value in place. Not `for i in values.indices { values[i]… }`: those indices
+  /// (`DefaultIndices`) hold the table they index, so the first write finds it shared and copies
+  /// all of it (every value retained, then the old table released). A per-piece merge copied
+  /// the requests, activity and links tables this way, and finishing the timelines copied all
+  /// of them, while the other thread allocated from the same malloc arena.
+  mutating func updateEachValue(_ update: (inout Value) -> Void) {
+    var i = values.startIndex
+    while i != values.endIndex {
+      update(&values[i])
+      values.formIndex(after: &i)
+    }
+  }
+}
