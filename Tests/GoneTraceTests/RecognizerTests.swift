@@ -3,8 +3,7 @@ import Testing
 @testable import GoneTrace
 
 func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool = false) -> [Fact] {
-  let recognizer = Recognizer(rules: rules)
-  recognizer.keepsContextFacts = keepContext
+  let recognizer = Recognizer(rules: rules, keepsContextFacts: keepContext)
   var facts: [Fact] = []
   var bytes = Array(message.utf8)
   bytes.withUnsafeBytes { m in

@@ -69,39 +69,39 @@ public struct FactFields: Sendable, Equatable, Hashable {
 
   public var sdkRequestId: String? {
     get { details.value.sdkRequestId }
-    set { details.set(\.sdkRequestId, newValue) }
+    set { details.modify(creating: newValue != nil) { $0.sdkRequestId = newValue } }
   }
   public var operation: String? {
     get { details.value.operation }
-    set { details.set(\.operation, newValue) }
+    set { details.modify(creating: newValue != nil) { $0.operation = newValue } }
   }
   public var status: Int? {
     get { details.value.status }
-    set { details.set(\.status, newValue) }
+    set { details.modify(creating: newValue != nil) { $0.status = newValue } }
   }
   public var connectedAt: EpochMillis? {
     get { details.value.connectedAt }
-    set { details.set(\.connectedAt, newValue) }
+    set { details.modify(creating: newValue != nil) { $0.connectedAt = newValue } }
   }
   public var disconnectStatusCode: Int? {
     get { details.value.disconnectStatusCode }
-    set { details.set(\.disconnectStatusCode, newValue) }
+    set { details.modify(creating: newValue != nil) { $0.disconnectStatusCode = newValue } }
   }
   public var disconnectReason: String? {
     get { details.value.disconnectReason }
-    set { details.set(\.disconnectReason, newValue) }
+    set { details.modify(creating: newValue != nil) { $0.disconnectReason = newValue } }
   }
   public var sourceIp: String? {
     get { details.value.sourceIp }
-    set { details.set(\.sourceIp, newValue) }
+    set { details.modify(creating: newValue != nil) { $0.sourceIp = newValue } }
   }
   public var userAgent: String? {
     get { details.value.userAgent }
-    set { details.set(\.userAgent, newValue) }
+    set { details.modify(creating: newValue != nil) { $0.userAgent = newValue } }
   }
   public var principalId: String? {
     get { details.value.principalId }
-    set { details.set(\.principalId, newValue) }
+    set { details.modify(creating: newValue != nil) { $0.principalId = newValue } }
   }
 
   public init() {}
@@ -215,7 +215,7 @@ struct FactDetails: Sendable, Hashable {
 /// `FactDetails` behind one pointer, copied on write; absent until something is set in it.
 /// Equal and hashed by value: an empty box equals no box.
 struct OutOfLineDetails: Sendable, Hashable {
-  // Mutated only through `set`, and only when no other value shares it.
+  // Mutated only through `modify`, and only when no other value shares it.
   private final class Box: @unchecked Sendable {
     var value: FactDetails
     init(_ value: FactDetails) { self.value = value }
@@ -230,14 +230,17 @@ struct OutOfLineDetails: Sendable, Hashable {
     }
   }
 
-  mutating func set<T>(_ field: WritableKeyPath<FactDetails, T?>, _ newValue: T?) {
+  /// Changes the details with `body`, unshared first; without details yet, only when `creating`
+  /// (setting a field to nil needs none). A closure, not a key path: a generic key-path setter
+  /// instantiated its key path at run time on every call.
+  mutating func modify(creating: Bool, _ body: (inout FactDetails) -> Void) {
     if box == nil {
-      guard newValue != nil else { return }
+      guard creating else { return }
       box = Box(Self.empty)
     } else if !isKnownUniquelyReferenced(&box!) {
       box = Box(box!.value)
     }
-    box!.value[keyPath: field] = newValue
+    body(&box!.value)
   }
 
   static func == (a: Self, b: Self) -> Bool { a.box === b.box || a.value == b.value }

@@ -116,51 +116,70 @@ enum KeyValueExtractor {
 /// `forEachValue`.
 struct KeyTable: Sendable {
   let keys: [[UInt8]]
-  /// Key ids by length (index = length, up to `maxLength`).
-  private let byLength: [[Int]]
+  // The keys back to back, and their ids grouped by length (`byLength[lengthStart[n]..<lengthStart[n + 1]]`
+  // have length n): flat arrays, read through pointers taken once per message, because this
+  // runs at every colon of every JSON line (an array of arrays retained and released the inner
+  // array of each colon's length, and each key it compared).
+  private let keyBytes: [UInt8]
+  private let keyOffset: [Int]
+  private let byLength: [Int]
+  private let lengthStart: [Int]
   private let maxLength: Int
   let usable: Bool
 
   init(keys: [[UInt8]]) {
     self.keys = keys
     maxLength = keys.map(\.count).max() ?? 0
-    var byLength = [[Int]](repeating: [], count: maxLength + 1)
-    for (id, k) in keys.enumerated() { byLength[k.count].append(id) }
-    self.byLength = byLength
+    keyBytes = keys.flatMap { $0 }
+    keyOffset = keys.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+    byLength = keys.indices.sorted { (keys[$0].count, $0) < (keys[$1].count, $1) }
+    lengthStart = (0...(maxLength + 1)).map { n in keys.count { $0.count < n } }
     usable = keys.allSatisfy { !$0.isEmpty && $0.allSatisfy(KeyValueExtractor.isIdentifier) }
   }
 
+  /// The length of key `id` (without retaining its bytes).
+  func length(of id: Int) -> Int { keyOffset[id + 1] - keyOffset[id] }
+
   /// Appends (key id, key start) for every occurrence of a key placed as a key, in text order.
   func occurrences(in t: UnsafeRawBufferPointer, into out: inout [(key: Int, at: Int)]) {
-    guard let base = t.baseAddress else { return }
-    let n = t.count
-    var from = 0
-    while from < n, let hit = memchr(base + from, Int32(UInt8(ascii: ":")), n - from) {
-      let colon = base.distance(to: UnsafeRawPointer(hit))
-      from = colon + 1
-      var j = colon - 1
-      while j >= 0, t[j] == Bytes.space || t[j] == Bytes.tab { j -= 1 }
-      guard j >= 0 else { continue }
-      var quote: UInt8? = nil
-      if t[j] == Bytes.quote || t[j] == UInt8(ascii: "'") {
-        quote = t[j]
-        j -= 1
-      }
-      let end = j + 1
-      while j >= 0, KeyValueExtractor.isIdentifier(t[j]) { j -= 1 }
-      let start = j + 1
-      let length = end - start
-      guard length > 0, length <= maxLength, !byLength[length].isEmpty else { continue }
-      if let quote {
-        guard start > 0, t[start - 1] == quote else { continue }
-      } else if start > 0, t[start - 1] == Bytes.quote || t[start - 1] == UInt8(ascii: "'") {
-        continue
-      }
-      for id in byLength[length] {
-        let k = keys[id]
-        if k.withUnsafeBytes({ memcmp(base + start, $0.baseAddress!, length) == 0 }) {
-          out.append((id, start))
-          break
+    guard let base = t.baseAddress, !keys.isEmpty else { return }
+    keyBytes.withUnsafeBytes { keyBytes in
+      keyOffset.withUnsafeBufferPointer { keyOffset in
+        byLength.withUnsafeBufferPointer { byLength in
+          lengthStart.withUnsafeBufferPointer { lengthStart in
+            let n = t.count
+            var from = 0
+            while from < n, let hit = memchr(base + from, Int32(UInt8(ascii: ":")), n - from) {
+              let colon = base.distance(to: UnsafeRawPointer(hit))
+              from = colon + 1
+              var j = colon - 1
+              while j >= 0, t[j] == Bytes.space || t[j] == Bytes.tab { j -= 1 }
+              guard j >= 0 else { continue }
+              var quote: UInt8? = nil
+              if t[j] == Bytes.quote || t[j] == UInt8(ascii: "'") {
+                quote = t[j]
+                j -= 1
+              }
+              let end = j + 1
+              while j >= 0, KeyValueExtractor.isIdentifier(t[j]) { j -= 1 }
+              let start = j + 1
+              let length = end - start
+              guard length > 0, length <= maxLength, lengthStart[length] < lengthStart[length + 1] else { continue }
+              if let quote {
+                guard start > 0, t[start - 1] == quote else { continue }
+              } else if start > 0, t[start - 1] == Bytes.quote || t[start - 1] == UInt8(ascii: "'") {
+                continue
+              }
+              for c in lengthStart[length]..<lengthStart[length + 1] {
+                let id = byLength[c]
+                let k = keyBytes.baseAddress! + keyOffset[id]
+                if k.load(as: UInt8.self) == t[start], memcmp(base + start, k, length) == 0 {
+                  out.append((id, start))
+                  break
+                }
+              }
+            }
+          }
         }
       }
     }

@@ -10,23 +10,29 @@ public final class Recognizer {
   private let literals: UnsafeMutablePointer<UnsafeRawBufferPointer>
   private let literalScan: LiteralScan
   private let keyTable: KeyTable
-  /// Key occurrences in the current event (computed when a rule with keys first needs them).
-  private var keyHits: [(key: Int, at: Int)] = []
+  /// What the recognizer changes from event to event, behind a pointer: every access to a
+  /// class's stored `var` is checked for exclusivity at run time (a thread-local lookup each),
+  /// and these are read or written for every event that yields a fact (2% of a run).
+  private struct Scratch {
+    /// Key occurrences in the current event (computed when a rule with keys first needs them).
+    var keyHits: [(key: Int, at: Int)] = []
+    /// API Gateway requests seen lately that are not `$connect`s (messages, disconnects). Of the
+    /// lines linking a request to its Lambda invocation, only a `$connect`'s is ever shown (the
+    /// invocation a call came from), so those of the others are not kept: two lines per message,
+    /// a quarter of a busy API's execution log, were written to the evidence file for nothing.
+    /// The request's own line comes first in the log. Bounded: an id forgotten costs its link
+    /// line being kept, as before.
+    var notConnects = RecentIDs()
+  }
+  private let scratch: UnsafeMutablePointer<Scratch>
   /// Evidence text is cut to this many bytes: enough to read, bounded for a 50 MB line.
-  public var maxEvidenceBytes = 1024
+  public let maxEvidenceBytes = 1024
   /// Where this recognizer's evidence lines are kept (off the heap).
   let textStore = TextStore()
   /// Problems met while matching (a pattern hitting its match limit on a hostile line).
   public private(set) var diagnostics: [Diagnostic] = []
   /// Also return `invocation` context facts (tests check the rules that produce them).
-  var keepsContextFacts = false
-  /// API Gateway requests seen lately that are not `$connect`s (messages, disconnects). Of the
-  /// lines linking a request to its Lambda invocation, only a `$connect`'s is ever shown (the
-  /// invocation a call came from), so those of the others are not kept: two lines per message,
-  /// a quarter of a busy API's execution log, were written to the evidence file for nothing.
-  /// The request's own line comes first in the log. Bounded: an id forgotten costs its link
-  /// line being kept, as before.
-  private var notConnects = RecentIDs()
+  let keepsContextFacts: Bool
 
   /// A WebSocket connection id (16 characters ending in `=`, §3.1) standing alone in a line.
   private static let connectionIdShape: Pattern = {
@@ -47,14 +53,22 @@ public final class Recognizer {
   private let executionRules: [Int]
   private let otherRules: [Int]
   private let kinds: [Fact.Kind]
-  private let groupsOf: [[(Int, Field)]]
+  private let groupsOf: FlatLists<(Int, Field)>
   private let keysOf: [[(Field, [[UInt8]])]]
-  private let keyIDsOf: [[(Field, [Int])]]
+  /// Per rule: each field it reads by key, with its slot in `keyIDsOfSlot` (the ids of the keys
+  /// it is read from, in order).
+  private let keyFieldsOf: FlatLists<(field: Field, slot: Int)>
+  private let keyIDsOfSlot: FlatLists<Int>
+  private let hasKeys: [Bool]
   private let constantsOf: [[(Field, String)]]
+  private let hasConstants: [Bool]
   private let hasPattern: [Bool]
 
-  public init(rules: RuleSet) {
+  public init(rules: RuleSet, keepsContextFacts: Bool = false) {
     self.rules = rules
+    self.keepsContextFacts = keepsContextFacts
+    scratch = .allocate(capacity: 1)
+    scratch.initialize(to: Scratch())
     kindBits = rules.rules.map { 1 << Recognizer.kindIndex($0.kind) }
     prefilterIDs = rules.rules.map(\.prefilterID)
     anchored = rules.rules.map(\.anchoredAtStart)
@@ -63,10 +77,19 @@ public final class Recognizer {
     executionRules = rules.rules.indices.filter { rules.rules[$0].scope != .other }
     otherRules = rules.rules.indices.filter { rules.rules[$0].scope != .execution }
     kinds = rules.rules.map(\.kind)
-    groupsOf = rules.rules.map(\.groups)
+    groupsOf = FlatLists(rules.rules.map(\.groups))
     keysOf = rules.rules.map(\.keys)
-    keyIDsOf = rules.rules.map(\.keyIDs)
+    var slot = 0
+    keyFieldsOf = FlatLists(rules.rules.map { rule in
+      rule.keyIDs.map { field, _ in
+        defer { slot += 1 }
+        return (field, slot)
+      }
+    })
+    keyIDsOfSlot = FlatLists(rules.rules.flatMap { $0.keyIDs.map(\.1) })
+    hasKeys = rules.rules.map { !$0.keys.isEmpty }
     constantsOf = rules.rules.map(\.constants)
+    hasConstants = rules.rules.map { !$0.constants.isEmpty }
     hasPattern = rules.rules.map { $0.pattern != nil }
     matchers = rules.rules.map { $0.pattern.map(Matcher.init) }
     literalCount = rules.prefilters.count
@@ -86,10 +109,15 @@ public final class Recognizer {
     for i in 0..<literalCount { UnsafeMutableRawPointer(mutating: literals[i].baseAddress!).deallocate() }
     literals.deallocate()
     literalState.deallocate()
+    scratch.deinitialize(count: 1)
+    scratch.deallocate()
+    groupsOf.deallocate()
+    keyFieldsOf.deallocate()
+    keyIDsOfSlot.deallocate()
   }
 
   /// Diagnostics kept per input (a file of a million pathological lines is not a million messages).
-  public var maxDiagnostics = 1_000
+  public let maxDiagnostics = 1_000
   private var suppressedDiagnostics = 0
 
   public func takeDiagnostics() -> [Diagnostic] {
@@ -126,12 +154,11 @@ public final class Recognizer {
     }
     let isExecution = apigwPrefix != nil
     literalState.update(repeating: 0, count: literalCount)
-    // The key hits are taken out of the object while the event is read: every access to a
-    // class's stored `var` is checked for exclusivity at run time, and the rule loop reads
-    // them once per key (1% of a run was in those checks).
+    // The key hits are taken out of the scratch while the event is read (and put back, their
+    // storage with them, for the next event).
     var keyHits: [(key: Int, at: Int)] = []
     var keyHitsReady = false
-    defer { if keyHitsReady { swap(&keyHits, &self.keyHits) } }
+    defer { if keyHitsReady { swap(&keyHits, &scratch.pointee.keyHits) } }
     // Facts of this event are built in place at the end of `facts` (no scratch copy).
     let first = facts.count
     var kindsSeen: UInt8 = 0
@@ -163,11 +190,11 @@ public final class Recognizer {
           if let bytes = matcher.bytes(group) { fields.set(field, bytes: bytes) }
         }
       }
-      if !keysOf[index].isEmpty {
+      if hasKeys[index] {
         var found = false
         if keyTable.usable {
           if !keyHitsReady {
-            swap(&keyHits, &self.keyHits)
+            swap(&keyHits, &scratch.pointee.keyHits)
             keyHits.removeAll(keepingCapacity: true)
             keyTable.occurrences(in: m, into: &keyHits)
             keyHitsReady = true
@@ -175,7 +202,8 @@ public final class Recognizer {
           // Once the fields read so far show a MESSAGE request, only what a message is folded
           // with is read (keys come in `Field.extractionRank` order).
           var messageOnly: Bool?
-          for (field, keys) in keyIDsOf[index] {
+          for (field, slot) in keyFieldsOf[index] {
+            let keys = keyIDsOfSlot[slot]
             if messageOnly == nil, field.extractionRank > 0 {
               messageOnly = Fact.isMessageRequest(kinds[index], fields)
             }
@@ -183,7 +211,7 @@ public final class Recognizer {
             if field == .requestTime, fields.requestTime != nil { continue }  // from requestTimeEpoch
             for key in keys {
               for hit in keyHits where hit.key == key {
-                let fits = KeyValueExtractor.withValue(in: m, keyStart: hit.at, keyLength: keyTable.keys[key].count) {
+                let fits = KeyValueExtractor.withValue(in: m, keyStart: hit.at, keyLength: keyTable.length(of: key)) {
                   fields.set(field, bytes: $0)
                 }
                 if fits == true { break }
@@ -207,7 +235,9 @@ public final class Recognizer {
         }
         if !found, !hasPattern[index] { continue }
       }
-      for (field, value) in constantsOf[index] { fields.set(field, raw: value) }
+      if hasConstants[index] {
+        for (field, value) in constantsOf[index] { fields.set(field, raw: value) }
+      }
       kindsSeen |= kindBit
       facts.append(Fact(kind: kinds[index], rule: names[index], time: event.timestamp, origin: event.origin,
         group: event.group, stream: event.stream, fields: fields, body: LineText.empty))
@@ -227,7 +257,6 @@ public final class Recognizer {
   ) {
     let m = event.message
     let mine = first..<facts.count
-    let keepsContextFacts = keepsContextFacts  // read once (see `keyHits` in `recognize`)
     // The invocation a Lambda line belongs to, from its runtime prefix or platform record.
     var lambdaId: CompactID?
     for i in mine where facts[i].kind == .invocation || facts[i].kind == .invocationStart || facts[i].kind == .invocationEnd {
@@ -280,9 +309,9 @@ public final class Recognizer {
       guard let apigw = facts[i].fields.apigw,
         RequestKind(eventType: facts[i].fields.eventType, routeKey: facts[i].fields.routeKey).map({ $0 != .connect }) ?? false
       else { continue }
-      notConnects.insert(apigw)
+      scratch.pointee.notConnects.insert(apigw)
     }
-    if (first..<kept).allSatisfy({ facts[$0].kind == .link && facts[$0].fields.apigw.map(notConnects.contains) == true }) {
+    if (first..<kept).allSatisfy({ facts[$0].kind == .link && facts[$0].fields.apigw.map(scratch.pointee.notConnects.contains) == true }) {
       return  // the link of a message or a disconnect: its line is never shown
     }
     // A line of a regular input file is read back from it when shown (`SourceFile`): nothing
