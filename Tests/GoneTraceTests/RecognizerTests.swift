@@ -182,4 +182,55 @@ func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool =
       samples: ["sent to y"]))
     #expect(badSample?.description.contains("rule \"s\": pattern does not match its sample: sent to y") == true)
   }
+
+  /// The key table (one `memchr` walk over the colons) finds exactly the key occurrences a plain
+  /// search finds: every occurrence of a key that is a whole identifier, quoted by the same quote
+  /// on both sides or by none, followed by blanks and a colon; in text order. Random texts made of
+  /// the built-in rules' keys and the bytes around keys.
+  @Test func keyTableFindsWhatAPlainSearchFinds() {
+    let table = RuleSet.builtin.keyTable
+    #expect(table.usable)
+    let keys = table.keys
+    func isIdentifier(_ b: UInt8) -> Bool { KeyValueExtractor.isIdentifier(b) }
+    func plainSearch(_ t: [UInt8]) -> [(key: Int, at: Int)] {
+      var found: [(key: Int, at: Int)] = []
+      for start in t.indices where start == 0 || !isIdentifier(t[start - 1]) {
+        for (id, key) in keys.enumerated() where t[start...].starts(with: key) {
+          var i = start + key.count
+          guard i == t.count || !isIdentifier(t[i]) else { continue }
+          let before: UInt8? = start > 0 ? t[start - 1] : nil
+          let quoted = before == UInt8(ascii: "\"") || before == UInt8(ascii: "'")
+          if quoted {
+            guard i < t.count, t[i] == before else { continue }
+            i += 1
+          }
+          while i < t.count, t[i] == UInt8(ascii: " ") || t[i] == UInt8(ascii: "\t") { i += 1 }
+          if i < t.count, t[i] == UInt8(ascii: ":") { found.append((id, start)) }
+        }
+      }
+      return found
+    }
+    var rng = SystemRandomNumberGenerator()
+    let pieces: [[UInt8]] = keys + keys.map { Array("\"".utf8) + $0 + Array("\": ".utf8) } + ["\"", "'", ":", " ", "\t", "{", ",", "x", "9", "_", "\"x\":\"v\""].map { Array($0.utf8) }
+    var checked = 0
+    for _ in 0..<3_000 {
+      let text = (0..<Int.random(in: 1...30, using: &rng)).flatMap { _ in pieces.randomElement(using: &rng)! }
+      var hits: [(key: Int, at: Int)] = []
+      text.withUnsafeBytes { table.occurrences(in: $0, into: &hits) }
+      let expected = plainSearch(text)
+      #expect(hits.map(\.key) == expected.map(\.key) && hits.map(\.at) == expected.map(\.at),
+        "\(String(decoding: text, as: UTF8.self))")
+      checked += expected.count
+    }
+    #expect(checked > 1_000)  // the texts did hold keys
+  }
+
+  /// The rule loop's flat lists give back the lists they were made of, empty ones included.
+  @Test func flatListsHoldTheirLists() {
+    let lists: [[Int]] = [[], [1, 2, 3], [], [4], (0..<1000).map { $0 * 7 }, []]
+    let flat = FlatLists(lists)
+    defer { flat.deallocate() }
+    #expect(flat.count == lists.count)
+    for (i, list) in lists.enumerated() { #expect(Array(flat[i]) == list) }
+  }
 }
