@@ -215,10 +215,18 @@ struct FactDetails: Sendable, Hashable {
 /// `FactDetails` behind one pointer, copied on write; absent until something is set in it.
 /// Equal and hashed by value: an empty box equals no box.
 struct OutOfLineDetails: Sendable, Hashable {
-  // Mutated only through `modify`, and only when no other value shares it.
+  // Mutated only through `modify`, and only when no other value shares it. The value is behind
+  // a pointer, not a stored `var`, whose every read would be checked for exclusivity at run time.
   private final class Box: @unchecked Sendable {
-    var value: FactDetails
-    init(_ value: FactDetails) { self.value = value }
+    let value: UnsafeMutablePointer<FactDetails>
+    init(_ value: FactDetails) {
+      self.value = .allocate(capacity: 1)
+      self.value.initialize(to: value)
+    }
+    deinit {
+      value.deinitialize(count: 1)
+      value.deallocate()
+    }
   }
   private var box: Box?
   private static let empty = FactDetails()
@@ -226,7 +234,7 @@ struct OutOfLineDetails: Sendable, Hashable {
   /// Borrowed, not copied: reading one field copies that field only.
   var value: FactDetails {
     _read {
-      if let box { yield box.value } else { yield Self.empty }
+      if let box { yield box.value.pointee } else { yield Self.empty }
     }
   }
 
@@ -238,9 +246,9 @@ struct OutOfLineDetails: Sendable, Hashable {
       guard creating else { return }
       box = Box(Self.empty)
     } else if !isKnownUniquelyReferenced(&box!) {
-      box = Box(box!.value)
+      box = Box(box!.value.pointee)
     }
-    body(&box!.value)
+    body(&box!.value.pointee)
   }
 
   static func == (a: Self, b: Self) -> Bool { a.box === b.box || a.value == b.value }

@@ -82,7 +82,10 @@ public final class Matcher {
   private let context: OpaquePointer
   private let jitStack: OpaquePointer?
   private let ovector: UnsafeMutablePointer<Int>
-  private var subject: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+  /// The last match's subject, behind a pointer: a class's stored `var` is checked for
+  /// exclusivity at run time on every access (a thread-local lookup), and it is set and read
+  /// for every match.
+  private let subject: UnsafeMutablePointer<UnsafeRawBufferPointer>
 
   /// Limits so that a hostile line cannot make a pattern run away: the match limit bounds
   /// backtracking steps, the depth limit the interpreter's recursion. Hitting one is reported
@@ -92,6 +95,8 @@ public final class Matcher {
 
   public init(_ pattern: Pattern) {
     self.pattern = pattern
+    subject = .allocate(capacity: 1)
+    subject.initialize(to: UnsafeRawBufferPointer(start: nil, count: 0))
     matchData = pcre2_match_data_create_from_pattern_8(pattern.code, nil)
     ovector = pcre2_get_ovector_pointer_8(matchData)
     context = pcre2_match_context_create_8(nil)
@@ -111,12 +116,13 @@ public final class Matcher {
     pcre2_match_data_free_8(matchData)
     pcre2_match_context_free_8(context)
     if let jitStack { pcre2_jit_stack_free_8(jitStack) }
+    subject.deallocate()
   }
 
   /// Finds the first match in `bytes` starting at byte `from`. Group ranges are then read with
   /// `range(_:)`, valid until the next call.
   public func firstMatch(in bytes: UnsafeRawBufferPointer, from: Int = 0) throws(PatternError) -> Bool {
-    subject = bytes
+    subject.pointee = bytes
     var zero: UInt8 = 0
     // PCRE2 rejects a NULL subject even with length 0 (rust-pcre2 issue #42).
     let rc: Int32 = withUnsafeMutablePointer(to: &zero) { dummy in
@@ -140,7 +146,7 @@ public final class Matcher {
 
   /// Bytes of group `number` in the last match, nil when it did not take part.
   public func bytes(_ number: Int) -> UnsafeRawBufferPointer? {
-    range(number).map { UnsafeRawBufferPointer(rebasing: subject[$0]) }
+    range(number).map { UnsafeRawBufferPointer(rebasing: subject.pointee[$0]) }
   }
 
   public func string(_ name: String) -> String? {
