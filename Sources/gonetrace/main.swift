@@ -318,7 +318,7 @@ enum Output {
 }
 
 signal(SIGPIPE, SIG_IGN)
-Allocator.returnLargeBlocksToTheSystem()
+ProcessAllocator.start()
 do {
   var command = try Gonetrace.parseAsRoot()
   try command.run()

@@ -1,7 +1,8 @@
 /// The bytes one worker reads its inputs into, allocated once per worker instead of once per
-/// input or piece. A buffer this large is mapped fresh on each allocation (the allocator returns
-/// large blocks to the system, `Allocator`), so a 4 MiB buffer per 16 MiB piece cost a thousand
-/// page faults: a third of a two-worker run's faults.
+/// input or piece. A buffer this large is mapped fresh on each allocation when the allocator
+/// returns large blocks to the system (glibc with a fixed mmap threshold, as gonetrace ran
+/// before it linked mimalloc), so a 4 MiB buffer per 16 MiB piece cost a thousand page faults:
+/// a third of a two-worker run's faults.
 public final class ReadBuffer: @unchecked Sendable {
   private let storage: UnsafeMutableRawBufferPointer
 

@@ -7,21 +7,15 @@ import Glibc
 import Darwin
 #endif
 
-/// Process-wide allocator settings, applied once by the executable before any work.
-public enum Allocator {
-  /// Fixed glibc mmap and trim thresholds: large blocks (dictionary storage, read buffers) go
-  /// back to the system when freed instead of staying in the heap (`shim.h` says why).
-  public static func returnLargeBlocksToTheSystem() {
-    cmalloc_fix_thresholds()
-  }
-}
-
 /// For whoever profiles: with `GONETRACE_TRACE_MEMORY` set in the environment, each stage of a
 /// run prints the time since start, its resident memory, the peak so far and the heap in use to
 /// standard error.
 public enum MemoryTrace {
   static let enabled = ProcessInfo.processInfo.environment["GONETRACE_TRACE_MEMORY"] != nil
   private static let start = ContinuousClock.now
+  /// Bytes of heap in use, as the process's allocator counts them: glibc's unless the program
+  /// brings its own (the executable links mimalloc and sets this once, before any work).
+  public nonisolated(unsafe) static var heapInUse: () -> Int = { cmalloc_in_use() }
 
   public static func mark(_ stage: @autoclosure () -> String) {
     guard enabled else { return }
@@ -33,7 +27,7 @@ public enum MemoryTrace {
         if line.hasPrefix("VmHWM:") { peak = String(line.dropFirst(6).drop(while: \.isWhitespace)) }
       }
     }
-    let heap = cmalloc_in_use() / 1024
+    let heap = heapInUse() / 1024
     let centiseconds = (ContinuousClock.now - start) / .milliseconds(10)
     let elapsed = "\(Int(centiseconds) / 100).\(Int(centiseconds) % 100 < 10 ? "0" : "")\(Int(centiseconds) % 100) secs"
     var line = "memory \(stage()) at \(elapsed): rss \(rss), peak \(peak), heap \(heap) kB\n"
