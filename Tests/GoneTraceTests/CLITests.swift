@@ -97,9 +97,9 @@ import Testing
   }
 }
 
-/// Big files are read in line-aligned pieces on several workers, and calls classified in shares;
-/// forcing tiny pieces and shares on the samples and every fixture case must give the report of
-/// one pass.
+/// Big files are read in line-aligned pieces on several workers, and calls assembled and
+/// classified in shares; forcing tiny pieces and shares on the samples and every fixture case
+/// must give the report of one pass.
 @Test func piecesOfFilesGiveTheReportOfOnePass() throws {
   let fixtures = Fixture.repo.appendingPathComponent("Tests/GoneTraceTests/Fixtures/classify").path
   let samples = Fixture.repo.appendingPathComponent("samples").path
@@ -115,7 +115,7 @@ import Testing
     var split = AnalysisOptions()
     split.threads = 2
     split.splitMinimumBytes = 1
-    split.classifyMinimumShare = 1
+    split.minimumShare = 1
     for piece in [300, 2_000, 9_000] {
       split.splitPieceBytes = piece
       let connect = samples + "/lambda-chat-connect.log"

@@ -1,3 +1,4 @@
+import Dispatch
 /// Accumulates facts into state that is bounded by requests and connections, not lines, and that
 /// merges commutatively: per-input (or per-thread) states can be built in any order and merged,
 /// and the result is the same as one pass over time-sorted input. This is how gonetrace meets
@@ -223,7 +224,7 @@ public struct CorrelationState: Sendable {
 /// Which lines of 410s can be one call: those of one invocation, else of one API Gateway
 /// request, else of one stream. Typed rather than a string key: a key with `λ` in it was hashed
 /// and compared through Unicode normalization, a tenth of assembling a day's calls.
-enum CallGroup: Hashable {
+enum CallGroup: Hashable, Sendable {
   case apigw(CompactID)
   case stream(CorrelationState.StreamID)
   case lambda(CompactID)
@@ -316,9 +317,12 @@ public struct CorrelationOptions: Sendable {
 extension CorrelationState {
   /// Consumes the state: each part is released as soon as it has been used, so the run's peak
   /// memory is the state or the correlation, not both.
-  /// The last steps (finishing the timelines, assembling the failed calls) share nothing and
-  /// run at once on `threads` > 1: a fifth of this stage, with the second core idle otherwise.
-  public consuming func correlate(_ options: CorrelationOptions, threads: Int = 1) -> Correlation {
+  /// With `threads` > 1 the steps that share nothing run at once, two by two (the timelines are
+  /// built while the invocations are read back, and finished while the 410 lines are grouped),
+  /// and the calls are assembled on every thread, `minimumShare` lines or more each.
+  public consuming func correlate(_ options: CorrelationOptions, threads: Int = 1, minimumShare: Int = 1024)
+    -> Correlation
+  {
     // Requests → connections. The records leave the hash table first, moved out in key order
     // (not copied: `Array(requests)` retained every string of every record only for the table
     // to release them, and sorting it moved whole records around), and the table is freed
@@ -342,8 +346,10 @@ extension CorrelationState {
     messageLinks = MessageLinks(store: nil)
     MemoryTrace.mark("correlate: message links read")
 
+    // Each invocation a `$connect` ran is that connect's (the earliest, should two name one).
     var linkEvidence: [String: Evidence] = [:]
     var askedInvocations = Set<CompactID>()
+    var triggerOf: [String: RequestRecord] = [:]
     for i in ordered.indices {
       if ordered[i].value.lambda == nil, let key = ordered[i].value.apigw {
         if let link = links[key] {
@@ -353,7 +359,12 @@ extension CorrelationState {
           ordered[i].value.lambda = lambda
         }
       }
-      if let lambda = ordered[i].value.lambda { askedInvocations.insert(lambda) }
+      guard let lambdaID = ordered[i].value.lambda else { continue }
+      askedInvocations.insert(lambdaID)
+      if ordered[i].value.kind == .connect {
+        let lambda = lambdaID.string
+        if let existing = triggerOf[lambda], existing.time <= ordered[i].value.time {} else { triggerOf[lambda] = ordered[i].value }
+      }
     }
     // The invocation each API Gateway request named by a line ran, from either kind of link:
     // all the rest of the links is freed here.
@@ -366,30 +377,14 @@ extension CorrelationState {
     // every invocation of the streams such lines were written to is read back.
     var wanted = Set(gones.lazy.filter { $0.fact.fields.lambda == nil }.map(\.stream))
     wanted.formUnion(targets.lazy.filter { $0.lambda == nil }.map(\.stream))
-    let invocationRecords = invocations.records(ids: askedInvocations, streams: wanted)
-    invocations = Invocations(store: nil)
-    MemoryTrace.mark("correlate: invocations read")
-
-    // A request's integration ends with its invocation (when a `$connect` completes); and each
-    // invocation a `$connect` ran is that connect's (the earliest, should two name one). The
-    // calls need only these, so they are settled first and the calls are assembled while the
-    // timelines are built.
-    var triggerOf: [String: RequestRecord] = [:]
-    for i in ordered.indices {
-      guard let lambdaID = ordered[i].value.lambda else { continue }
-      if let end = invocationRecords[lambdaID]?.end { ordered[i].value.lastLoggedAt = max(ordered[i].value.lastLoggedAt, end) }
-      if ordered[i].value.kind == .connect {
-        let lambda = lambdaID.string
-        if let existing = triggerOf[lambda], existing.time <= ordered[i].value.time {} else { triggerOf[lambda] = ordered[i].value }
-      }
-    }
     let messageActivity = activity
     activity = [:]
+    MemoryTrace.mark("correlate: links settled")
+
+    // The timelines (kept to the end of the run) are built on another thread (see `Parallel.run`)
+    // while the invocations are read back on this one.
     var timelines: [String: ConnectionTimeline] = [:]
-    var byClient: [String: [ClientConnection]] = [:]
-    var calls: [GoneCall] = []
-    var duplicates: [DuplicateLine] = []
-    // The calls, kept to the end of the run, are built on this thread (see `Parallel.run`).
+    var invocationRecords: [CompactID: InvocationRecord] = [:]
     Parallel.run(threads: threads) {
       // Each record is moved into its timeline, in key order, and the timeline is appended to in
       // place (a copy of each record and of its growing timeline was a third of this stage).
@@ -404,15 +399,46 @@ extension CorrelationState {
       }
       ordered = []  // its storage, emptied but still held
       MemoryTrace.mark("correlate: timelines built")
+    } and: {
+      invocationRecords = invocations.records(ids: askedInvocations, streams: wanted)
+      invocations = Invocations(store: nil)
+      MemoryTrace.mark("correlate: invocations read")
+    }
+
+    var byClient: [String: [ClientConnection]] = [:]
+    var grouped = GroupedLines()
+    Parallel.run(threads: threads) {
+      Self.noteInvocationEnds(&timelines, invocationRecords)
       byClient = Self.finish(&timelines, activity: messageActivity, clientKey: options.clientKey)
       MemoryTrace.mark("correlate: timelines finished")
     } and: {
-      (calls, duplicates) = failedCalls(invocationRecords: invocationRecords, wanted: wanted,
-        linkedByLines: linkedByLines, triggerOf: triggerOf, options: options)
-      MemoryTrace.mark("correlate: calls assembled")
+      grouped = groupFailedLines(invocationRecords: invocationRecords, wanted: wanted, linkedByLines: linkedByLines)
+      MemoryTrace.mark("correlate: 410 lines grouped")
     }
+    let calls = Self.assembleCalls(grouped, gones: gones, triggerOf: triggerOf, options: options, threads: threads,
+      minimumShare: minimumShare)
+    gones = []
+    MemoryTrace.mark("correlate: calls assembled")
     return Correlation(timelines: timelines, calls: calls, triggerOf: triggerOf, linkEvidence: linkEvidence,
-      connectionsByClient: byClient, clientKey: options.clientKey, duplicateGoneLines: duplicates)
+      connectionsByClient: byClient, clientKey: options.clientKey, duplicateGoneLines: grouped.duplicates)
+  }
+
+  /// A request's integration ends with its invocation (when a `$connect` completes).
+  private static func noteInvocationEnds(
+    _ timelines: inout [String: ConnectionTimeline], _ invocations: [CompactID: InvocationRecord]
+  ) {
+    func note(_ list: inout [RequestRecord]) {
+      for j in list.indices {
+        if let lambda = list[j].lambda, let end = invocations[lambda]?.end {
+          list[j].lastLoggedAt = max(list[j].lastLoggedAt, end)
+        }
+      }
+    }
+    timelines.updateEachValue { timeline in
+      note(&timeline.connects)
+      note(&timeline.messages)
+      note(&timeline.disconnects)
+    }
   }
 
   /// Orders each timeline's requests, settles who its client is, adds its message activity, and
@@ -472,12 +498,22 @@ extension CorrelationState {
     }
   }
 
-  /// Groups the 410 lines into failed calls (the same event read twice counted once), each with
-  /// its target resolved, in time order; and the lines dropped as repeats.
-  private mutating func failedCalls(
-    invocationRecords: [CompactID: InvocationRecord], wanted: Set<StreamID>, linkedByLines: [CompactID: CompactID],
-    triggerOf: [String: RequestRecord], options: CorrelationOptions
-  ) -> ([GoneCall], [DuplicateLine]) {
+  /// The 410 lines grouped by the invocation (else request, else stream) that wrote them, and
+  /// what assembling them into calls needs besides.
+  struct GroupedLines: Sendable {
+    /// Each group's lines (positions in `gones`, in time order), the groups in `CallGroup` order.
+    var groups: [(key: CallGroup, value: [Int])] = []
+    /// The lines naming a connection, of the invocations that made a failed call.
+    var hints: [CallGroup: [TargetHint]] = [:]
+    /// Lines dropped as repeats of lines already read.
+    var duplicates: [DuplicateLine] = []
+  }
+
+  /// Groups the 410 lines by the invocation that wrote them (the same event read twice counted
+  /// once), and keeps the lines naming a connection that those invocations wrote.
+  private mutating func groupFailedLines(
+    invocationRecords: [CompactID: InvocationRecord], wanted: Set<StreamID>, linkedByLines: [CompactID: CompactID]
+  ) -> GroupedLines {
     let windows = InvocationWindows(invocationRecords.compactMap { id, inv in
       guard wanted.contains(inv.stream), inv.start != .max || inv.end != .min else { return nil }
       return (inv.stream, .init(start: inv.start == .max ? inv.end : inv.start, end: inv.end == .min ? .max : inv.end, id: id))
@@ -498,7 +534,7 @@ extension CorrelationState {
     // copies are still one event each. Sorted by time and text, copies are neighbours: only
     // the lines of one time and text are remembered at once.
     var seen: [String?: (kept: Origin, ids: [String?])] = [:]
-    var duplicates: [DuplicateLine] = []
+    var result = GroupedLines()
     // Lines are grouped by position, not copied: a gigabyte holds tens of thousands of them.
     var groups: [CallGroup: [Int]] = [:]
     // Sorted on the keys alone: binding whole facts in the comparison copied two of them (a
@@ -513,7 +549,7 @@ extension CorrelationState {
       if let earlier = seen[keyed.fact.stream] {
         let id = keyed.fact.eventId
         if id == nil || earlier.ids.contains(where: { $0 == nil || $0 == id }) {
-          duplicates.append(DuplicateLine(dropped: keyed.fact.origin, kept: earlier.kept))
+          result.duplicates.append(DuplicateLine(dropped: keyed.fact.origin, kept: earlier.kept))
           continue
         }
         seen[keyed.fact.stream]?.ids.append(id)
@@ -530,23 +566,63 @@ extension CorrelationState {
       groups[group, default: []].append(i)
     }
     // Only the hints of invocations that made a failed call are ever read.
-    var hints: [CallGroup: [TargetHint]] = [:]
     for hint in targets {
       guard let lambda = invocation(lambda: hint.lambda, apigw: hint.apigw, time: hint.evidence.time,
         stream: hint.stream), case let group = CallGroup.lambda(lambda), groups[group] != nil else { continue }
-      hints[group, default: []].append(hint)
+      result.hints[group, default: []].append(hint)
     }
     targets = []
+    result.groups = CallGroup.ordered(groups, streams: streams)
+    return result
+  }
 
-    var calls: [GoneCall] = []
-    calls.reserveCapacity(gones.count)
-    for (group, lines) in CallGroup.ordered(groups, streams: streams) {
-      for var call in assembleCalls(lines.map { gones[$0].fact }, span: options.callSpan) {
-        resolveTarget(&call, hints: hints[group] ?? [], triggerOf: triggerOf, skew: options.skew)
-        calls.append(call)
-      }
+  /// The failed calls of the grouped lines, each with its target resolved, in time order. The
+  /// groups are independent: with `threads` > 1 each thread assembles a run of them holding
+  /// about as many lines as the others' (at least `minimumShare`), and the runs are joined in
+  /// group order, so the calls do not depend on the split.
+  private static func assembleCalls(
+    _ grouped: GroupedLines, gones: [KeyedFact], triggerOf: [String: RequestRecord], options: CorrelationOptions,
+    threads: Int, minimumShare: Int
+  ) -> [GoneCall] {
+    let groups = grouped.groups
+    let lineCount = groups.reduce(0) { $0 + $1.value.count }
+    let shares = max(1, min(threads, lineCount / max(1, minimumShare)))
+    // Share t: the groups from bounds[t] up to bounds[t + 1], cut where the lines before reach
+    // t / shares of them.
+    var bounds = [0]
+    var before = 0
+    for (g, group) in groups.enumerated() where bounds.count < shares {
+      before += group.value.count
+      if before * shares >= lineCount * bounds.count { bounds.append(g + 1) }
     }
-    gones = []
+    while bounds.count <= shares { bounds.append(groups.count) }
+    @Sendable func assemble(_ range: Range<Int>) -> [GoneCall] {
+      var calls: [GoneCall] = []
+      for (group, lines) in groups[range] {
+        for var call in assembleCalls(lines.map { gones[$0].fact }, span: options.callSpan) {
+          resolveTarget(&call, hints: grouped.hints[group] ?? [], triggerOf: triggerOf, skew: options.skew)
+          calls.append(call)
+        }
+      }
+      return calls
+    }
+    var calls: [GoneCall]
+    if shares == 1 {
+      calls = assemble(0..<groups.count)
+    } else {
+      let parts = [[GoneCall]](unsafeUninitializedCapacity: shares) { parts, initialized in
+        // Each thread writes only its own share's slot.
+        nonisolated(unsafe) let parts = parts
+        let bounds = bounds
+        DispatchQueue.concurrentPerform(iterations: shares) { t in
+          (parts.baseAddress! + t).initialize(to: assemble(bounds[t]..<bounds[t + 1]))
+        }
+        initialized = shares
+      }
+      calls = []
+      calls.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+      for part in parts { calls += part }
+    }
     // By time, target and first line. The keys are taken once, as plain values (a line by its
     // hash and length: `LineText`'s own order), so comparing them retains nothing; a tie on all
     // of those (the same line text in two calls) compares the lines themselves.
@@ -563,7 +639,7 @@ extension CorrelationState {
       if a.key.line != b.key.line { return a.key.line < b.key.line }
       return firstLines[a.index] < firstLines[b.index]
     }
-    return (calls, duplicates)
+    return calls
   }
 
   /// Folds one invocation's 410 lines (time-sorted) into calls. One call leaves several lines
@@ -574,7 +650,7 @@ extension CorrelationState {
   /// different SDK request ids. Echo lines (uncaught-error
   /// records, API Gateway's view) join the call they follow and stand alone only when nothing
   /// else recorded it.
-  func assembleCalls(_ facts: [Fact], span: EpochMillis) -> [GoneCall] {
+  static func assembleCalls(_ facts: [Fact], span: EpochMillis) -> [GoneCall] {
     var calls: [GoneCall] = []
     func accepts(_ call: GoneCall, _ f: Fact) -> Bool {
       if let a = call.target, let b = f.fields.connectionId, a != b { return false }
@@ -624,7 +700,7 @@ extension CorrelationState {
   /// A call whose lines do not name its target: the nearest line of the same invocation that
   /// names a connection (before the call, else after it), else, in a `$connect` invocation, the
   /// connection being connected (a handler posting to its own connection).
-  func resolveTarget(_ call: inout GoneCall, hints: [TargetHint], triggerOf: [String: RequestRecord], skew: EpochMillis) {
+  static func resolveTarget(_ call: inout GoneCall, hints: [TargetHint], triggerOf: [String: RequestRecord], skew: EpochMillis) {
     guard call.target == nil else { return }
     func order(_ a: TargetHint, _ b: TargetHint) -> Bool { (a.evidence.time, a.evidence.body) < (b.evidence.time, b.evidence.body) }
     let before = hints.filter { $0.evidence.time <= call.time + skew }.max(by: order)

@@ -17,8 +17,9 @@ public struct AnalysisOptions: Sendable {
   /// Line-shaped files at least this large are read in pieces of about `pieceBytes` by all workers.
   var splitMinimumBytes = ChunkedReader.minimumSplitBytes
   var splitPieceBytes = ChunkedReader.pieceBytes
-  /// Calls are classified on several threads only with at least this many per thread.
-  var classifyMinimumShare = 1024
+  /// Calls are assembled and classified on several threads only with at least this many lines
+  /// (calls) per thread.
+  var minimumShare = 1024
   public init() {}
 }
 
@@ -93,12 +94,13 @@ public enum Analyzer {
     summaries += resolutionErrors.map { d in
       InputSummary(name: d.input, format: nil, compressed: false, events: 0, unparsed: 1, bytes: 0)
     }
-    var correlation = (consume state).correlate(options.correlation, threads: options.threads)
+    var correlation = (consume state).correlate(options.correlation, threads: options.threads,
+      minimumShare: options.minimumShare)
     MemoryTrace.mark("correlated")
     diagnostics.append(contentsOf: duplicateDiagnostics(correlation.duplicateGoneLines,
       names: inputs.map(\.name) + extraInputs.map(\.name)))
     let verdicts = Classifier(skew: options.correlation.skew).classify(draining: &correlation, threads: options.threads,
-      minimumShare: options.classifyMinimumShare)
+      minimumShare: options.minimumShare)
     MemoryTrace.mark("classified")
     return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors,
       timelines: correlation.timelines, verdicts: verdicts, timeRange: range, retained: retained)
