@@ -133,6 +133,23 @@ import Testing
 
 }
 
+/// A split file's pieces are `pieceBytes` long but for its last two to three pieces' worth, cut
+/// in eight: the workers then finish reading within a short piece of each other.
+@Test func piecesShrinkTowardTheEndOfAFile() {
+  for (size, piece): (Int64, Int64) in [(1_600, 16), (1_000_003, 16_384), (48, 16), (33, 16), (34 << 20, 16 << 20)] {
+    let starts = ChunkedReader.nominalStarts(size: size, pieceBytes: piece)
+    let bounds = [0] + starts + [size]
+    let lengths = zip(bounds, bounds.dropFirst()).map { $1 - $0 }
+    #expect(lengths.allSatisfy { $0 > 0 }, "\(size), \(piece): \(lengths)")
+    #expect(lengths.count >= 8)
+    #expect(lengths.dropLast(8).allSatisfy { $0 == piece }, "\(size), \(piece): \(lengths)")
+    // The tail (2 to 3 pieces, or the whole file when shorter) in eight near-equal parts.
+    let tail = lengths.suffix(8)
+    #expect(tail.reduce(0, +) < 3 * piece)
+    #expect(tail.max()! - tail.min()! < 8, "\(size), \(piece): \(lengths)")
+  }
+}
+
 /// A path that cannot be opened is listed among the inputs, but evidence still names the file
 /// it came from (evidence points at inputs by position; the unreadable one is listed last).
 @Test func anUnreadablePathDoesNotShiftEvidenceNames() throws {
