@@ -6,7 +6,10 @@ public struct GoneCounts: Sendable, Equatable, Codable {
   public init() {}
 
   public init(_ verdicts: [Verdict]) {
-    for v in verdicts { byDetail[v.detail.rawValue, default: 0] += 1 }
+    // Read in place and counted by case: `for v in verdicts` copied every verdict.
+    var counts: [Detail: Int] = [:]
+    for i in verdicts.indices { counts[verdicts[i].detail, default: 0] += 1 }
+    for (detail, n) in counts { byDetail[detail.rawValue] = n }
   }
 
   public subscript(detail: Detail) -> Int { byDetail[detail.rawValue] ?? 0 }

@@ -323,13 +323,14 @@ extension CorrelationState {
   public consuming func correlate(_ options: CorrelationOptions, threads: Int = 1, minimumShare: Int = 1024)
     -> Correlation
   {
-    // Requests → connections. The records leave the hash table first, moved out in key order
-    // (not copied: `Array(requests)` retained every string of every record only for the table
-    // to release them, and sorting it moved whole records around), and the table is freed
-    // before the timelines are built.
+    // Requests → connections. The records leave the hash table first, moved out in descending
+    // key order (not copied: `Array(requests)` retained every string of every record only for
+    // the table to release them, and sorting it moved whole records around), and the table is
+    // freed before the timelines are built. Descending, so that they are taken off the end in
+    // key order (`reverse()` copied each record twice).
     var ordered: [(key: CompactID, value: RequestRecord)] = []
     ordered.reserveCapacity(requests.count)
-    for key in requests.keys.sorted() { ordered.append((key, requests.removeValue(forKey: key)!)) }
+    for key in requests.keys.sorted(by: >) { ordered.append((key, requests.removeValue(forKey: key)!)) }
     requests = [:]
     MemoryTrace.mark("correlate: requests sorted")
 
@@ -350,7 +351,7 @@ extension CorrelationState {
     var linkEvidence: [String: Evidence] = [:]
     var askedInvocations = Set<CompactID>()
     var triggerOf: [String: RequestRecord] = [:]
-    for i in ordered.indices {
+    for i in ordered.indices.reversed() {
       if ordered[i].value.lambda == nil, let key = ordered[i].value.apigw {
         if let link = links[key] {
           ordered[i].value.lambda = link.lambdaRequestId
@@ -388,7 +389,6 @@ extension CorrelationState {
     Parallel.run(threads: threads) {
       // Each record is moved into its timeline, in key order, and the timeline is appended to in
       // place (a copy of each record and of its growing timeline was a third of this stage).
-      ordered.reverse()
       while let (_, r) = ordered.popLast() {
         guard let id = r.connectionId, let kind = r.kind else { continue }
         switch kind {

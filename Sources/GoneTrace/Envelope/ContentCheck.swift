@@ -34,36 +34,40 @@ enum ContentCheck {
         i += 1
         continue
       }
-      let length: Int
-      var low: UInt8 = 0x80, top: UInt8 = 0xBF  // allowed range of the second byte
-      switch c {
-      case 0xC2...0xDF: length = 2
-      case 0xE0: length = 3; low = 0xA0  // no overlong forms
-      case 0xE1...0xEC, 0xEE...0xEF: length = 3
-      case 0xED: length = 3; top = 0x9F  // no surrogates
-      case 0xF0: length = 4; low = 0x90
-      case 0xF1...0xF3: length = 4
-      case 0xF4: length = 4; top = 0x8F  // nothing past U+10FFFF
-      default:
+      guard let length = ContentCheck.sequenceLength(b, at: i) else {
         found.invalidUTF8 = true
         i += 1
         continue
       }
-      guard i + length <= n, (low...top).contains(b[i + 1]) else {
-        found.invalidUTF8 = true
-        i += 1
-        continue
-      }
-      var k = 2
-      while k < length, b[i + k] & 0xC0 == 0x80 { k += 1 }
-      if k < length { found.invalidUTF8 = true }
-      i += k
+      i += length
     }
     return found
   }
 }
 
 extension ContentCheck {
+  /// The length of the well-formed UTF-8 sequence starting at `b[i]` (a byte past ASCII), or nil
+  /// when it is ill-formed: a stray continuation byte, an overlong form, a surrogate, a code point
+  /// past U+10FFFF, or a sequence cut short.
+  @inline(__always)
+  static func sequenceLength(_ b: UnsafeRawBufferPointer, at i: Int) -> Int? {
+    let length: Int
+    var low: UInt8 = 0x80, top: UInt8 = 0xBF  // allowed range of the second byte
+    switch b[i] {
+    case 0xC2...0xDF: length = 2
+    case 0xE0: length = 3; low = 0xA0  // no overlong forms
+    case 0xE1...0xEC, 0xEE...0xEF: length = 3
+    case 0xED: length = 3; top = 0x9F  // no surrogates
+    case 0xF0: length = 4; low = 0x90
+    case 0xF1...0xF3: length = 4
+    case 0xF4: length = 4; top = 0x8F  // nothing past U+10FFFF
+    default: return nil
+    }
+    guard i + length <= b.count, (low...top).contains(b[i + 1]) else { return nil }
+    for k in 2..<length where b[i + k] & 0xC0 != 0x80 { return nil }
+    return length
+  }
+
   /// Whether `b` is ASCII without NUL, as nearly every log line is: four words at a time without
   /// a branch, their bytes or-ed together (a high bit is past ASCII) and a zero-byte test or-ed
   /// likewise (NUL). The byte-wise scan above then runs only for the rare line that has

@@ -14,8 +14,9 @@ public enum JSONLinesReport {
       text(type, body).withUnsafeBytes(emit)
     }
     for input in a.inputs { line("input") { JSONReport.inputFields(input, &$0) } }
+    let names = a.inputNames
     ParallelRender.write(count: a.verdicts.count, threads: context.threads) { range, buffer in
-      for i in range { buffer += text("verdict") { JSONReport.verdictFields(a.verdicts[i], a, &$0) } }
+      for i in range { buffer += text("verdict") { JSONReport.verdictFields(a.verdicts[i], inputNames: names, &$0) } }
     } emit: { emit($0) }
     for d in a.diagnostics { line("diagnostic") { JSONReport.diagnosticFields(d, &$0) } }
     line("summary") { w in

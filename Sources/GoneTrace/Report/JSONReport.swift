@@ -36,9 +36,10 @@ public enum JSONReport {
       w.key("verdicts")
       w.array { w in
         let position = w.position
+        let names = a.inputNames
         ParallelRender.write(count: a.verdicts.count, threads: threads) { range, buffer in
           var items = JSONWriter(itemsAt: position, first: range.lowerBound == 0, appendingTo: buffer)
-          for i in range { items.object { verdictFields(a.verdicts[i], a, &$0) } }
+          for i in range { items.object { verdictFields(a.verdicts[i], inputNames: names, &$0) } }
           buffer = items.takeBytes()
         } emit: { text in
           w.append(items: text)
@@ -64,11 +65,11 @@ public enum JSONReport {
     w.field("gone", int: a.verdicts.count)
     w.key("byCause")
     w.object { w in
-      for cause in Cause.allCases { w.field(cause.rawValue, int: counts[cause]) }
+      for cause in Cause.allCases { w.field(named: cause.rawValue, int: counts[cause]) }
     }
     w.key("byDetail")
     w.object { w in
-      for detail in Detail.allCases { w.field(detail.rawValue, int: counts[detail]) }
+      for detail in Detail.allCases { w.field(named: detail.rawValue, int: counts[detail]) }
     }
     w.field("connectionsSeen", int: a.timelines.count)
     w.key("timeRange")
@@ -78,7 +79,9 @@ public enum JSONReport {
     }
   }
 
-  static func verdictFields(_ v: Verdict, _ a: Analysis, _ w: inout JSONWriter) {
+  /// `inputNames`: `Analysis.inputNames` (not the analysis: a closure passing it on copied it,
+  /// a retain of each of its arrays, for every verdict).
+  static func verdictFields(_ v: Verdict, inputNames: [String], _ w: inout JSONWriter) {
     w.field("time", time: v.time)
     w.field("operation", v.operation)
     w.field("connectionId", v.connectionId)
@@ -109,13 +112,13 @@ public enum JSONReport {
     w.field("explanation", v.explanation)
     w.key("evidence")
     w.array { w in
-      for e in v.evidence { writeEvidence(e, a, &w) }
+      for e in v.evidence { writeEvidence(e, inputNames: inputNames, &w) }
     }
   }
 
-  static func writeEvidence(_ e: Evidence, _ a: Analysis, _ w: inout JSONWriter) {
+  static func writeEvidence(_ e: Evidence, inputNames: [String], _ w: inout JSONWriter) {
     w.object { w in
-      w.field("input", a.inputName(e.origin))
+      w.field("input", inputNames.indices.contains(e.origin.input) ? inputNames[e.origin.input] : nil)
       w.field("line", int: e.origin.line)
       if let record = e.origin.record { w.field("record", int: record) }
       w.field("time", time: e.time)

@@ -94,10 +94,25 @@ struct JSONWriter {
     if pretty, depth > 0 { newline() }
   }
 
-  mutating func key(_ k: String) {
+  /// A key written as it is: the report's own keys are plain ASCII names with nothing to
+  /// escape (quoting each through the scratch buffer was a tenth of the JSON report's time).
+  mutating func key(_ k: StaticString) {
+    separator()
+    bytes.append(0x22)
+    write(k)
+    write(pretty ? "\": " : "\":")
+    afterKey()
+  }
+
+  /// A key that is data (a cause's or detail's name), quoted.
+  mutating func key(named k: String) {
     separator()
     JSONWriter.appendQuoted(k, to: &bytes)
     write(pretty ? ": " : ":")
+    afterKey()
+  }
+
+  private mutating func afterKey() {
     needsComma[needsComma.count - 1] = false
     pendingValueAfterKey = true
   }
@@ -148,32 +163,51 @@ struct JSONWriter {
     if let v { write(String(v)) } else { write("null") }
   }
 
-  mutating func time(_ v: EpochMillis?) { string(v.map(Timestamp.format)) }
+  /// A time as `Timestamp.format` writes it, straight into the output (a report prints ten per
+  /// verdict; each was a String allocated, quoted and freed).
+  mutating func time(_ v: EpochMillis?) {
+    guard let v else { return string(nil) }
+    valueStart()
+    let written = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 26) { scratch in
+      scratch[0] = 0x22
+      scratch[25] = 0x22
+      guard Timestamp.write(v, to: scratch.baseAddress! + 1) else { return false }
+      bytes.append(contentsOf: scratch)
+      return true
+    }
+    if !written { JSONWriter.appendQuoted(Timestamp.format(v), to: &bytes) }
+  }
 
-  mutating func field(_ k: String, _ s: String?) {
+  mutating func field(_ k: StaticString, _ s: String?) {
     key(k)
     string(s)
   }
 
-  mutating func field(_ k: String, int v: Int?) {
+  mutating func field(_ k: StaticString, int v: Int?) {
     key(k)
+    int(v)
+  }
+
+  mutating func field(named k: String, int v: Int?) {
+    key(named: k)
     int(v)
   }
 
   /// An evidence line, quoted from its bytes: a report is mostly these, and reading each into a
   /// String first cost a decoding pass and an allocation per line.
-  mutating func field(_ k: String, line: LineText) {
+  mutating func field(_ k: StaticString, line: LineText) {
     key(k)
     valueStart()
     line.withBytes { b in
-      if !JSONWriter.appendQuoted(b, stoppingAtNonASCII: true, to: &bytes) {
-        // Not ASCII: decoded as `string` decodes it (ill-formed sequences become U+FFFD).
+      if !JSONWriter.appendQuoted(b, validating: true, to: &bytes) {
+        // Not UTF-8: decoded as `string` decodes it (ill-formed sequences become U+FFFD). Cut
+        // lines end in ` …`: checking each sequence in place spares them the decoding.
         JSONWriter.appendQuoted(String(decoding: b, as: UTF8.self), to: &bytes)
       }
     }
   }
 
-  mutating func field(_ k: String, time v: EpochMillis?) {
+  mutating func field(_ k: StaticString, time v: EpochMillis?) {
     key(k)
     time(v)
   }
@@ -182,25 +216,25 @@ struct JSONWriter {
   private static func appendQuoted(_ s: String, to out: inout [UInt8]) {
     var s = s
     // A String is well-formed UTF-8: its bytes past ASCII are copied as they are.
-    s.withUTF8 { _ = appendQuoted(UnsafeRawBufferPointer($0), stoppingAtNonASCII: false, to: &out) }
+    s.withUTF8 { _ = appendQuoted(UnsafeRawBufferPointer($0), validating: false, to: &out) }
   }
 
-  /// Appends `b` as a JSON string literal; false (nothing appended) if `stoppingAtNonASCII` and
-  /// `b` is not ASCII. The literal is built in a scratch buffer with room for the worst case
+  /// Appends `b` as a JSON string literal; false (nothing appended) if `validating` and `b` is
+  /// not well-formed UTF-8. The literal is built in a scratch buffer with room for the worst case
   /// (every byte a six-byte `\u00XX`) and appended once: appending each run between escapes cost
   /// more than escaping, and evidence lines are JSON themselves, a quote every few bytes.
-  private static func appendQuoted(_ b: UnsafeRawBufferPointer, stoppingAtNonASCII: Bool, to out: inout [UInt8]) -> Bool {
+  private static func appendQuoted(_ b: UnsafeRawBufferPointer, validating: Bool, to out: inout [UInt8]) -> Bool {
     withUnsafeTemporaryAllocation(byteCount: 6 * b.count + 2, alignment: 8) { scratch in
-      guard let length = quote(b, into: scratch, stoppingAtNonASCII: stoppingAtNonASCII) else { return false }
+      guard let length = quote(b, into: scratch, validating: validating) else { return false }
       out.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<length]))
       return true
     }
   }
 
-  /// Writes `b` quoted and escaped into `out` and returns the length; nil at the first byte
-  /// past ASCII when `stoppingAtNonASCII`. Words of eight bytes that need nothing are copied whole.
+  /// Writes `b` quoted and escaped into `out` and returns the length; with `validating`, nil at
+  /// the first ill-formed UTF-8 sequence. Words of eight bytes that need nothing are copied whole.
   private static func quote(_ b: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
-    stoppingAtNonASCII: Bool) -> Int?
+    validating: Bool) -> Int?
   {
     let dst = out.baseAddress!
     dst.storeBytes(of: 0x22, as: UInt8.self)
@@ -228,9 +262,15 @@ struct JSONWriter {
           continue
         }
         if c >= 0x80 {
-          if stoppingAtNonASCII { return nil }
-          dst.storeBytes(of: c, toByteOffset: o, as: UInt8.self)
-          o += 1
+          guard validating else {  // a String's bytes: well-formed
+            dst.storeBytes(of: c, toByteOffset: o, as: UInt8.self)
+            o += 1
+            continue
+          }
+          guard let length = ContentCheck.sequenceLength(b, at: i - 1) else { return nil }
+          for k in 0..<length { dst.storeBytes(of: b[i - 1 + k], toByteOffset: o + k, as: UInt8.self) }
+          o += length
+          i += length - 1
           continue
         }
         let escape: (UInt8, UInt8)? = switch c {

@@ -89,5 +89,8 @@ extension Analysis {
     inputs.indices.contains(origin.input) ? inputs[origin.input].name : nil
   }
 
+  /// Each input's name, by position (what evidence origins point at).
+  public var inputNames: [String] { inputs.map(\.name) }
+
   public var unparsed: Int { inputs.reduce(0) { $0 + $1.unparsed } }
 }

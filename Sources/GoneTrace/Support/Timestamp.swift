@@ -166,34 +166,49 @@ public enum Timestamp {
 
   /// `2024-05-09T10:00:00.123Z`: every time gonetrace prints is UTC with milliseconds.
   public static func format(_ ms: EpochMillis) -> String {
-    let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-    let millis = Int(ms - seconds * 1000)
-    let days = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
-    let secOfDay = Int(seconds - EpochMillis(days) * 86400)
-    let (y, m, d) = civil(fromDays: days)
-    if (0...9999).contains(y) {
-      // Every report line prints times: digits written in place, not through interpolation.
-      return String(unsafeUninitializedCapacity: 24) { out in
-        func put(_ v: Int, _ width: Int, at i: Int) {
-          var v = v
-          for k in stride(from: i + width - 1, through: i, by: -1) {
-            out[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
-            v /= 10
-          }
-        }
-        put(y, 4, at: 0); out[4] = UInt8(ascii: "-"); put(m, 2, at: 5); out[7] = UInt8(ascii: "-")
-        put(d, 2, at: 8); out[10] = UInt8(ascii: "T"); put(secOfDay / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
-        put(secOfDay / 60 % 60, 2, at: 14); out[16] = UInt8(ascii: ":"); put(secOfDay % 60, 2, at: 17)
-        out[19] = UInt8(ascii: "."); put(millis, 3, at: 20); out[23] = UInt8(ascii: "Z")
-        return 24
-      }
+    var written = false
+    let s = String(unsafeUninitializedCapacity: 24) { out in
+      written = write(ms, to: out.baseAddress!)
+      return written ? 24 : 0
     }
+    if written { return s }
+    let (y, m, d, secOfDay, millis) = parts(ms)
     func pad(_ v: Int, _ width: Int) -> String {
       let s = String(v)
       return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
     return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secOfDay / 3600, 2)):"
       + "\(pad(secOfDay / 60 % 60, 2)):\(pad(secOfDay % 60, 2)).\(pad(millis, 3))Z"
+  }
+
+  /// Writes the 24 bytes `format` gives to `out`, when the year has four digits (else false,
+  /// nothing written). Every report line prints times: digits written in place, not through
+  /// interpolation.
+  static func write(_ ms: EpochMillis, to out: UnsafeMutablePointer<UInt8>) -> Bool {
+    let (y, m, d, secOfDay, millis) = parts(ms)
+    guard (0...9999).contains(y) else { return false }
+    func put(_ v: Int, _ width: Int, at i: Int) {
+      var v = v
+      for k in stride(from: i + width - 1, through: i, by: -1) {
+        out[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10)
+        v /= 10
+      }
+    }
+    put(y, 4, at: 0); out[4] = UInt8(ascii: "-"); put(m, 2, at: 5); out[7] = UInt8(ascii: "-")
+    put(d, 2, at: 8); out[10] = UInt8(ascii: "T"); put(secOfDay / 3600, 2, at: 11); out[13] = UInt8(ascii: ":")
+    put(secOfDay / 60 % 60, 2, at: 14); out[16] = UInt8(ascii: ":"); put(secOfDay % 60, 2, at: 17)
+    out[19] = UInt8(ascii: "."); put(millis, 3, at: 20); out[23] = UInt8(ascii: "Z")
+    return true
+  }
+
+  /// Year, month, day, second of the day and millisecond of `ms` (UTC).
+  private static func parts(_ ms: EpochMillis) -> (Int, Int, Int, Int, Int) {
+    let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+    let millis = Int(ms - seconds * 1000)
+    let days = Int(seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400)
+    let secOfDay = Int(seconds - EpochMillis(days) * 86400)
+    let (y, m, d) = civil(fromDays: days)
+    return (y, m, d, secOfDay, millis)
   }
 }
 
