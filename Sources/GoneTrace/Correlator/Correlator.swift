@@ -347,11 +347,9 @@ extension CorrelationState {
     messageLinks = MessageLinks(store: nil)
     MemoryTrace.mark("correlate: message links read")
 
-    // Each invocation a `$connect` ran is that connect's (the earliest, should two name one).
     var linkEvidence: [String: Evidence] = [:]
     var askedInvocations = Set<CompactID>()
-    var triggerOf: [String: RequestRecord] = [:]
-    for i in ordered.indices.reversed() {
+    for i in ordered.indices {
       if ordered[i].value.lambda == nil, let key = ordered[i].value.apigw {
         if let link = links[key] {
           ordered[i].value.lambda = link.lambdaRequestId
@@ -360,12 +358,7 @@ extension CorrelationState {
           ordered[i].value.lambda = lambda
         }
       }
-      guard let lambdaID = ordered[i].value.lambda else { continue }
-      askedInvocations.insert(lambdaID)
-      if ordered[i].value.kind == .connect {
-        let lambda = lambdaID.string
-        if let existing = triggerOf[lambda], existing.time <= ordered[i].value.time {} else { triggerOf[lambda] = ordered[i].value }
-      }
+      if let lambda = ordered[i].value.lambda { askedInvocations.insert(lambda) }
     }
     // The invocation each API Gateway request named by a line ran, from either kind of link:
     // all the rest of the links is freed here.
@@ -382,11 +375,17 @@ extension CorrelationState {
     activity = [:]
     MemoryTrace.mark("correlate: links settled")
 
-    // The timelines (kept to the end of the run) are built on another thread (see `Parallel.run`)
-    // while the invocations are read back on this one.
+    // The timelines (kept to the end of the run) are built on another thread (see `Parallel.run`),
+    // after each `$connect`'s invocation is noted, while the invocations are read back on this one.
     var timelines: [String: ConnectionTimeline] = [:]
     var invocationRecords: [CompactID: InvocationRecord] = [:]
+    var triggerOf: [String: RequestRecord] = [:]
     Parallel.run(threads: threads) {
+      // Each invocation a `$connect` ran is that connect's (the earliest, should two name one).
+      for i in ordered.indices.reversed() where ordered[i].value.kind == .connect {
+        guard let lambda = ordered[i].value.lambda?.string else { continue }
+        if let existing = triggerOf[lambda], existing.time <= ordered[i].value.time {} else { triggerOf[lambda] = ordered[i].value }
+      }
       // Each record is moved into its timeline, in key order, and the timeline is appended to in
       // place (a copy of each record and of its growing timeline was a third of this stage).
       while let (_, r) = ordered.popLast() {
