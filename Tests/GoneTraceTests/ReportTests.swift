@@ -50,8 +50,8 @@ import Testing
       [0x80, 0x41], [0xF0, 0x9F, 0x98], [0xE0, 0x9F, 0xBF], [0x22, 0xC3, 0xA9, 0x5C, 0x0A, 0xF0, 0x9F, 0x98, 0x80],
     ]
     // And random mixes of ASCII, escapes and bytes past ASCII, around the 8-byte words the
-    // writer copies whole.
-    var rng = SystemRandomNumberGenerator()
+    // writer copies whole (seeded: a failure repeats).
+    var rng = SeededGenerator(seed: 18)
     let alphabet: [UInt8] = Array("abc {}:,".utf8) + [0x22, 0x5C, 0x0A, 0x09, 0x01, 0x7F] + [0x80, 0xA9, 0xBF, 0xC3, 0xE2, 0xED, 0xF0, 0xF4, 0xFF]
     for _ in 0..<2_000 { lines.append((0..<Int.random(in: 0...40, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }) }
     for bytes in lines {
