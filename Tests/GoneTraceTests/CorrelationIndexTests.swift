@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import GoneTrace
 
@@ -106,5 +107,64 @@ import Testing
     #expect(shared == 0)
     #expect(table.values.allSatisfy { $0.lines.count == 1 && $0.times == $0.times.sorted() })
     #expect(table.count == 1_000)
+  }
+
+  /// Whole inputs are merged into the run's state in the order the workers finish them, so the
+  /// merge must commute: every order gives the same verdicts, down to each line's origin. The
+  /// samples are read with a renamed copy beside them (a log exported twice): the copy's lines
+  /// are the same events in other streams (a raw file is its own stream), which is where order
+  /// used to show. An invocation seen in two streams was placed in the stream merged first, so
+  /// the lines without a request id of the other one found no invocation (1 run in 40 of the
+  /// CLI gave `"lambdaRequestId": null`); and of two copies of the line naming a call's target,
+  /// the one merged first was its evidence.
+  @Test func theOrderInputsAreMergedInNeverShows() throws {
+    let samples = Fixture.repo.appendingPathComponent("samples")
+    let copy = Fixture.directory()
+    for name in try FileManager.default.contentsOfDirectory(atPath: samples.path).sorted() where name.contains("lambda") {
+      try FileManager.default.copyItem(at: samples.appendingPathComponent(name), to: copy.appendingPathComponent("copy-" + name))
+    }
+    var diagnostics: [Diagnostic] = []
+    var errors: [InputError] = []
+    let inputs = InputResolver.resolve([samples.path, copy.path], diagnostics: &diagnostics, errors: &errors)
+    #expect(errors.isEmpty)
+    let options = AnalysisOptions()
+    let states = inputs.enumerated().map { i, input in
+      Analyzer.read(input, index: i, recognizer: Recognizer(rules: options.rules),
+        buffer: ReadBuffer(byteCount: options.limits.chunkBytes), options: options).state
+    }
+    func verdicts(mergedIn order: [Int]) -> [String] {
+      var state = CorrelationState()
+      for i in order { state.merge(states[i]) }
+      var correlation = state.correlate(options.correlation)
+      return Classifier().classify(draining: &correlation).map { v in
+        "\(v.time) \(v.connectionId ?? "-") \(v.lambdaRequestId ?? "-") \(v.detail) \(v.recordedBy?.origin.input ?? -1) "
+          + v.evidence.map { "\($0.origin.input):\($0.origin.line ?? -1)" }.joined(separator: ",")
+      }
+    }
+    let inOrder = verdicts(mergedIn: Array(states.indices))
+    #expect(inOrder.count > 20)
+    #expect(inOrder.allSatisfy { !$0.contains(" - - ") })  // each verdict found its invocation
+    #expect(verdicts(mergedIn: states.indices.reversed()) == inOrder)
+    var random = SeededGenerator(seed: 5)
+    for _ in 0..<4 {
+      #expect(verdicts(mergedIn: states.indices.shuffled(using: &random)) == inOrder)
+    }
+  }
+
+  /// Of two copies of the line naming a call's target (the same log read twice), the first copy
+  /// is the evidence, in whichever order they were merged; before the call and after it.
+  @Test(arguments: [-1_000, 9_000] as [EpochMillis])
+  func theTargetLineReadTwiceIsShownAsItsFirstCopy(hintOffset: EpochMillis) {
+    let text = "2024-05-09T10:02:00.080Z\t1c8df7d3-aaaa-46da-9778-518e6eca8125\tINFO\tposting to 65muq1QQBCMCkog="
+    func hint(input: Int) -> CorrelationState.TargetHint {
+      CorrelationState.TargetHint(connectionId: "65muq1QQBCMCkog=", lambda: nil, apigw: nil,
+        evidence: Evidence(origin: Origin(input: input, line: 7), time: 50_000 + hintOffset, text: text), stream: 0)
+    }
+    for hints in [[hint(input: 1), hint(input: 3)], [hint(input: 3), hint(input: 1)]] {
+      var call = GoneCall(time: 50_000, facts: [])
+      CorrelationState.resolveTarget(&call, hints: hints, triggerOf: [:], skew: 2_000)
+      #expect(call.target == "65muq1QQBCMCkog=")
+      #expect(call.targetEvidence?.origin.input == 1)
+    }
   }
 }

@@ -15,11 +15,20 @@ public struct CorrelationState: Sendable {
   /// hundred streams and hundreds of thousands of invocations.
   typealias StreamID = Int32
 
-  /// When an invocation ran (`EpochMillis.max` / `.min` when its START / END was not read).
+  /// When an invocation ran (`EpochMillis.max` / `.min` when its START / END was not read), and
+  /// the streams its START and END were read in: one, unless the same log was read twice under
+  /// two names (a raw file is a stream of its own). Every one of them is kept, not the first
+  /// merged: which state is merged first depends on which worker finishes first, and a line of
+  /// the other copy must find its invocation all the same.
   struct InvocationRecord: Sendable {
     var stream: StreamID
+    var otherStreams: [StreamID]? = nil
     var start: EpochMillis = .max
     var end: EpochMillis = .min
+
+    mutating func note(_ s: StreamID) {
+      if s != stream, !(otherStreams?.contains(s) ?? false) { otherStreams = (otherStreams ?? []) + [s] }
+    }
   }
 
   struct KeyedFact: Sendable {
@@ -513,10 +522,14 @@ extension CorrelationState {
   private mutating func groupFailedLines(
     invocationRecords: [CompactID: InvocationRecord], wanted: Set<StreamID>, linkedByLines: [CompactID: CompactID]
   ) -> GroupedLines {
-    let windows = InvocationWindows(invocationRecords.compactMap { id, inv in
-      guard wanted.contains(inv.stream), inv.start != .max || inv.end != .min else { return nil }
-      return (inv.stream, .init(start: inv.start == .max ? inv.end : inv.start, end: inv.end == .min ? .max : inv.end, id: id))
-    })
+    var open: [(stream: StreamID, window: InvocationWindows.Window)] = []
+    for (id, inv) in invocationRecords where inv.start != .max || inv.end != .min {
+      let window = InvocationWindows.Window(start: inv.start == .max ? inv.end : inv.start,
+        end: inv.end == .min ? .max : inv.end, id: id)
+      if wanted.contains(inv.stream) { open.append((inv.stream, window)) }
+      for other in inv.otherStreams ?? [] where wanted.contains(other) { open.append((other, window)) }
+    }
+    let windows = InvocationWindows(open)
     /// The invocation a line belongs to: the one it names, or the one its API Gateway request
     /// ran, or the one running in its stream at its time (see `InvocationWindows`).
     func invocation(lambda: CompactID?, apigw: CompactID?, time t: EpochMillis, stream: StreamID,
@@ -701,9 +714,12 @@ extension CorrelationState {
   /// connection being connected (a handler posting to its own connection).
   static func resolveTarget(_ call: inout GoneCall, hints: [TargetHint], triggerOf: [String: RequestRecord], skew: EpochMillis) {
     guard call.target == nil else { return }
+    // By time and text; the same line read from two inputs is one line, shown as its first copy
+    // (the least origin, as for every repeated line), whichever copy was merged first.
     func order(_ a: TargetHint, _ b: TargetHint) -> Bool { (a.evidence.time, a.evidence.body) < (b.evidence.time, b.evidence.body) }
-    let before = hints.filter { $0.evidence.time <= call.time + skew }.max(by: order)
-    let after = hints.filter { $0.evidence.time > call.time + skew }.min(by: order)
+    func copyOrder(_ a: TargetHint, _ b: TargetHint) -> Bool { order(a, b) || (!order(b, a) && b.evidence.origin < a.evidence.origin) }
+    let before = hints.filter { $0.evidence.time <= call.time + skew }.max(by: copyOrder)
+    let after = hints.filter { $0.evidence.time > call.time + skew }.min(by: { $0.evidence < $1.evidence })
     if let hint = before ?? after {
       call.target = hint.connectionId
       call.targetSource = .invocationHint

@@ -98,15 +98,18 @@ extension CorrelationState {
     }
 
     /// The invocations named in `ids` and every invocation of `streams`: its earliest START,
-    /// latest END, and the stream of its first event read.
+    /// latest END, and the streams they were read in.
     func records(ids: Set<CompactID>, streams: Set<StreamID>) -> [CompactID: InvocationRecord] {
       var found: [CompactID: InvocationRecord] = [:]
       guard !ids.isEmpty || !streams.isEmpty else { return found }
       func take(_ id: CompactID, _ e: Event) {
         guard streams.contains(e.stream) || ids.contains(id) else { return }
-        var record = found[id] ?? InvocationRecord(stream: e.stream)
-        if e.isStart { record.start = min(record.start, e.time) } else { record.end = max(record.end, e.time) }
-        found[id] = record
+        if let i = found.index(forKey: id) {
+          found.values[i].note(e.stream)
+          if e.isStart { found.values[i].start = min(found.values[i].start, e.time) } else { found.values[i].end = max(found.values[i].end, e.time) }
+        } else {
+          found[id] = e.isStart ? InvocationRecord(stream: e.stream, start: e.time) : InvocationRecord(stream: e.stream, end: e.time)
+        }
       }
       for (log, map) in merged {
         log.forEach { e in
