@@ -717,7 +717,9 @@ extension CorrelationState {
     // By time and text; the same line read from two inputs is one line, shown as its first copy
     // (the least origin, as for every repeated line), whichever copy was merged first.
     func order(_ a: TargetHint, _ b: TargetHint) -> Bool { (a.evidence.time, a.evidence.body) < (b.evidence.time, b.evidence.body) }
-    func copyOrder(_ a: TargetHint, _ b: TargetHint) -> Bool { order(a, b) || (!order(b, a) && b.evidence.origin < a.evidence.origin) }
+    func copyOrder(_ a: TargetHint, _ b: TargetHint) -> Bool {
+      order(a, b) || (!order(b, a) && b.evidence.origin < a.evidence.origin)
+    }
     let before = hints.filter { $0.evidence.time <= call.time + skew }.max(by: copyOrder)
     let after = hints.filter { $0.evidence.time > call.time + skew }.min(by: { $0.evidence < $1.evidence })
     if let hint = before ?? after {

@@ -104,11 +104,15 @@ extension CorrelationState {
       guard !ids.isEmpty || !streams.isEmpty else { return found }
       func take(_ id: CompactID, _ e: Event) {
         guard streams.contains(e.stream) || ids.contains(id) else { return }
-        if let i = found.index(forKey: id) {
-          found.values[i].note(e.stream)
-          if e.isStart { found.values[i].start = min(found.values[i].start, e.time) } else { found.values[i].end = max(found.values[i].end, e.time) }
+        let i = found.index(forKey: id) ?? {
+          found[id] = InvocationRecord(stream: e.stream)
+          return found.index(forKey: id)!
+        }()
+        found.values[i].note(e.stream)
+        if e.isStart {
+          found.values[i].start = min(found.values[i].start, e.time)
         } else {
-          found[id] = e.isStart ? InvocationRecord(stream: e.stream, start: e.time) : InvocationRecord(stream: e.stream, end: e.time)
+          found.values[i].end = max(found.values[i].end, e.time)
         }
       }
       for (log, map) in merged {
