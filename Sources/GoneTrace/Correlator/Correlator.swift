@@ -714,14 +714,14 @@ extension CorrelationState {
   /// connection being connected (a handler posting to its own connection).
   static func resolveTarget(_ call: inout GoneCall, hints: [TargetHint], triggerOf: [String: RequestRecord], skew: EpochMillis) {
     guard call.target == nil else { return }
-    // By time and text; the same line read from two inputs is one line, shown as its first copy
-    // (the least origin, as for every repeated line), whichever copy was merged first.
-    func order(_ a: TargetHint, _ b: TargetHint) -> Bool { (a.evidence.time, a.evidence.body) < (b.evidence.time, b.evidence.body) }
-    func copyOrder(_ a: TargetHint, _ b: TargetHint) -> Bool {
-      order(a, b) || (!order(b, a) && b.evidence.origin < a.evidence.origin)
+    // The latest line before the call, else the earliest after it. The same line read from two
+    // inputs is one line, shown as its first copy (the least origin, as for every repeated
+    // line), whichever copy was merged first: so equal lines rank by origin reversed for `max`.
+    let before = hints.filter { $0.evidence.time <= call.time + skew }.max { a, b in
+      (a.evidence.time, a.evidence.body) != (b.evidence.time, b.evidence.body)
+        ? (a.evidence.time, a.evidence.body) < (b.evidence.time, b.evidence.body) : b.evidence.origin < a.evidence.origin
     }
-    let before = hints.filter { $0.evidence.time <= call.time + skew }.max(by: copyOrder)
-    let after = hints.filter { $0.evidence.time > call.time + skew }.min(by: { $0.evidence < $1.evidence })
+    let after = hints.filter { $0.evidence.time > call.time + skew }.min { $0.evidence < $1.evidence }
     if let hint = before ?? after {
       call.target = hint.connectionId
       call.targetSource = .invocationHint
