@@ -173,7 +173,7 @@ struct Analyze: ParsableCommand {
         Output.error("gonetrace: \(error)")
         throw ExitCode(Status.error)
       }
-      let outcome = IncrementalRun.run(paths: input.paths, options: options, previous: previous, statePath: statePath,
+      let outcome = IncrementalRun.run(paths: input.paths, options: options, previous: consume previous, statePath: statePath,
         window: context.window, version: version, now: clock)
       analysis = outcome.analysis
       newState = outcome.state

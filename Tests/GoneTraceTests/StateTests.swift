@@ -158,4 +158,83 @@ import Testing
     let saved = try #require(try RunState.load(path: state.path))
     #expect(saved.cursors.first?.offset == Int64(sample.count))
   }
+
+  /// The file form (`StateFile`) keeps every byte of every kept event, whatever it holds.
+  @Test func aStateReadsBackAsItWasWritten() throws {
+    var state = RunState(writtenBy: "test", savedAt: 1_715_212_800_000)
+    state.newestEvent = 1_715_212_801_000
+    state.cursors = [RunState.Cursor(name: "logs/exec.log", device: 1, inode: 2, offset: 3, lines: 4, headHash: 5,
+      compressed: false, format: .lines)]
+    state.reported = [RunState.Reported(key: "1715212801000|abc", time: 1_715_212_801_000)]
+    state.totals.runs = 3
+    // A line from log-formats.md (the execution log, §1.1), one with quotes, backslashes, a tab
+    // and non-ASCII text, one that is not UTF-8, one with a NUL, and an empty one.
+    let messages: [[UInt8]] = [
+      Array("(61TKXe7OZtMFjyQ=) Extended Request Id: 61TKXe7OZtMFjyQ=".utf8),
+      Array("{\"message\":\"Post failed: \\\"GoneException\\\"\\tés ✓\"}".utf8),
+      [0x47, 0x6F, 0xFF, 0xFE, 0x6E, 0x65],
+      [0x61, 0x00, 0x62],
+      [],
+    ]
+    state.retained = [RunState.RetainedInput(name: "logs/exec.log", format: .lines, events: messages.enumerated().map { i, m in
+      RetainedEvent(timestamp: 1_715_212_801_000 + Int64(i), hasOwnTime: i % 2 == 0, group: i == 1 ? "/aws/lambda/chat" : nil,
+        stream: i == 1 ? "2024/05/09/[$LATEST]abc" : nil, message: m, origin: Origin(input: 0, line: i == 3 ? nil : i + 1,
+          record: i == 3 ? 7 : nil), eventId: i == 1 ? Array("3859".utf8) : nil)
+    })]
+    let path = Fixture.directory().appendingPathComponent("state.json").path
+    try state.save(path: path)
+    let back = try #require(try RunState.load(path: path))
+    #expect(back == state)
+    // One event a line, so that a corrupt one can be named by its line.
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(text.split(separator: "\n").filter { $0.hasPrefix("{\"t\":") }.count == messages.count)
+    #expect(text.contains("\"base64\":\"R2///m5l\""), "not UTF-8: base64")
+    #expect(text.contains("\"base64\":\"YQBi\""), "a NUL: base64")
+  }
+
+  /// A state written by `Codable` (keys sorted, no line breaks, nulls and members in any order)
+  /// reads the same as one written by `StateFile`: the shape is version 1's either way.
+  @Test func aStateWrittenByTheEarlierCoderStillReads() throws {
+    let dir = Fixture.directory()
+    // As JSONEncoder wrote it: nil members left out, "/" escaped.
+    let old = Fixture.write(
+      #"{"cursors":[{"compressed":false,"device":9,"format":"lines","headHash":1,"inode":8,"lines":2,"name":"logs\/a.log","offset":120}],"#
+        + #""kind":"gonetrace-state","newestEvent":1715212801000,"reported":[],"retained":[{"events":[{"group":"\/aws\/lambda\/chat","#
+        + #""line":1,"own":true,"t":1715212801000,"#
+        + #""text":"2024-05-09T00:00:01.000Z (61TKXe7OZtMFjyQ=) Extended Request Id: 61TKXe7OZtMFjyQ="}],"#
+        + #""format":"lines","name":"logs\/a.log"}],"savedAt":1715212900000,"totals":{"events":1,"gone":{"byDetail":{}},"#
+        + #""runs":1,"unparsed":0},"version":1,"writtenBy":"0.1.0"}"#,
+      to: dir.appendingPathComponent("old.json"))
+    let state = try #require(try RunState.load(path: old.path))
+    #expect(state.writtenBy == "0.1.0" && state.savedAt == 1_715_212_900_000 && state.newestEvent == 1_715_212_801_000)
+    #expect(state.cursors.first?.offset == 120 && state.totals.runs == 1)
+    let event = try #require(state.retained.first?.events.first)
+    #expect(String(decoding: event.message, as: UTF8.self).hasSuffix("Extended Request Id: 61TKXe7OZtMFjyQ="))
+    #expect(event.origin.line == 1 && event.origin.record == nil && event.hasOwnTime && event.group == "/aws/lambda/chat")
+    #expect(state.retained.first?.name == "logs/a.log" && state.cursors.first?.name == "logs/a.log")
+    let again = dir.appendingPathComponent("again.json").path
+    try state.save(path: again)
+    #expect(try RunState.load(path: again) == state)
+  }
+
+  /// A damaged event is refused with the line it is on, and the file is left as it was.
+  @Test func aDamagedEventIsNamedByItsLine() throws {
+    var state = RunState(writtenBy: "test", savedAt: 0)
+    state.retained = [RunState.RetainedInput(name: "a.log", format: .lines, events: (0..<3).map { i in
+      RetainedEvent(timestamp: Int64(i), hasOwnTime: true, group: nil, stream: nil, message: Array("line \(i)".utf8),
+        origin: Origin(input: 0, line: i + 1, record: nil), eventId: nil)
+    })]
+    let path = Fixture.directory().appendingPathComponent("state.json").path
+    try state.save(path: path)
+    var lines = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n")
+    let target = try #require(lines.firstIndex { $0.hasPrefix("{\"t\":1,") })
+    lines[target] = lines[target].replacingOccurrences(of: "\"t\":1,", with: "\"t\":1.5,")
+    try lines.joined(separator: "\n").write(toFile: path, atomically: false, encoding: .utf8)
+    #expect {
+      _ = try RunState.load(path: path)
+    } throws: { error in
+      "\(error)".contains("is corrupt: line \(target + 1): an event without a time")
+    }
+  }
 }
+

@@ -53,7 +53,7 @@ public enum Analyzer {
   /// origins point into `inputs`, or past its end into `extraInputs` (inputs not given this time).
   public static func run(
     inputs: [Input], diagnostics: [Diagnostic] = [], inputErrors: [InputError] = [], options: AnalysisOptions,
-    replay: [RetainedEvent] = [], extraInputs: [InputSummary] = []
+    replay: consuming [RetainedEvent] = [], extraInputs: [InputSummary] = []
   ) -> Analysis {
     // Unreadable entries met in a directory walk are diagnostics (named, on stderr, in the report):
     // the rest of the tree is still read.
@@ -79,8 +79,9 @@ public enum Analyzer {
       var sink = RecognizingSink(recognizer: Recognizer(rules: options.rules), inputName: "", retainWindow: options.retainWindow)
       for event in replay {
         sink.inputName = names[event.origin.input]
-        event.withRawEvent { sink.accept($0) }
+        event.withRawEvent { sink.accept($0, kept: event) }
       }
+      replay = []  // each event is in `sink.retained` now
       state.merge(sink.state)
       retained += sink.retained
     }
@@ -237,7 +238,11 @@ struct RecognizingSink: EventSink {
     state = CorrelationState(store: recognizer.textStore)
   }
 
-  mutating func accept(_ event: RawEvent) {
+  mutating func accept(_ event: RawEvent) { accept(event, kept: nil) }
+
+  /// `kept`: the event as an earlier run retained it (replayed), retained again as it is rather
+  /// than copied (a 2-hour window of a busy API is 36 MB of messages).
+  mutating func accept(_ event: RawEvent, kept: RetainedEvent?) {
     var event = event
     if linesBefore > 0, let line = event.origin.line { event.origin.line = line + linesBefore }
     events += 1
@@ -247,7 +252,7 @@ struct RecognizingSink: EventSink {
         ?? event.timestamp...event.timestamp
     }
     recognizer.recognize(event, inputName: inputName, source: sourceFile, into: &facts)
-    if let retainWindow, !facts.isEmpty { retain(event, window: retainWindow) }
+    if let retainWindow, !facts.isEmpty { retain(kept ?? RetainedEvent(event), window: retainWindow) }
     // Moved out, not copied: a fact holds a dozen reference-counted fields, and copying each
     // one into the state (and destroying the original) was a fifth of the run. The state does
     // not depend on the order facts arrive in.
@@ -256,8 +261,8 @@ struct RecognizingSink: EventSink {
 
   /// Keeps the event, and now and then drops what fell out of the window behind this input's
   /// newest event, so a first `--state` run over a day of logs holds two hours of them, not a day.
-  private mutating func retain(_ event: RawEvent, window: EpochMillis) {
-    retained.append(RetainedEvent(event))
+  private mutating func retain(_ event: RetainedEvent, window: EpochMillis) {
+    retained.append(event)
     guard retained.count >= nextPrune else { return }
     if let newest = timeRange?.upperBound { retained.removeAll { $0.timestamp < newest - window } }
     nextPrune = max(2 * retained.count, 65_536)

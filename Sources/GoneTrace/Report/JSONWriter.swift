@@ -213,7 +213,7 @@ struct JSONWriter {
   }
 
   /// Appends `s` as a JSON string literal.
-  private static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+  static func appendQuoted(_ s: String, to out: inout [UInt8]) {
     var s = s
     // A String is well-formed UTF-8: its bytes past ASCII are copied as they are.
     s.withUTF8 { _ = appendQuoted(UnsafeRawBufferPointer($0), validating: false, to: &out) }
@@ -223,7 +223,8 @@ struct JSONWriter {
   /// not well-formed UTF-8. The literal is built in a scratch buffer with room for the worst case
   /// (every byte a six-byte `\u00XX`) and appended once: appending each run between escapes cost
   /// more than escaping, and evidence lines are JSON themselves, a quote every few bytes.
-  private static func appendQuoted(_ b: UnsafeRawBufferPointer, validating: Bool, to out: inout [UInt8]) -> Bool {
+  @discardableResult
+  static func appendQuoted(_ b: UnsafeRawBufferPointer, validating: Bool, to out: inout [UInt8]) -> Bool {
     withUnsafeTemporaryAllocation(byteCount: 6 * b.count + 2, alignment: 8) { scratch in
       guard let length = quote(b, into: scratch, validating: validating) else { return false }
       out.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[0..<length]))

@@ -104,10 +104,14 @@ public final class StateLock: Sendable {
 extension RunState {
   /// Reads the state; nil when there is none yet (no file, or an empty one, as `mktemp` leaves).
   public static func load(path: String) throws(StateError) -> RunState? {
+    // Read into one buffer of the file's size (a state can be tens of MB: appending to `Data` in
+    // chunks held twice that while it grew).
     var data = Data()
     do throws(InputError) {
       let source = try FileDescriptorSource(path: path)
-      let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 1)
+      var size = stat()
+      if fstat(source.descriptor, &size) == 0 { data.reserveCapacity(Int(size.st_size) + 1) }
+      let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 1)
       defer { chunk.deallocate() }
       while case let n = try source.read(into: chunk), n > 0 {
         data.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
@@ -120,32 +124,7 @@ extension RunState {
       }
     }
     if data.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) { return nil }
-    /// What tells a state file from any other JSON, read before the whole.
-    struct Header: Decodable {
-      var kind: String?
-      var version: Int?
-    }
-    let header: Header
-    do {
-      header = try JSONDecoder().decode(Header.self, from: data)
-    } catch DecodingError.dataCorrupted {
-      let head = String(decoding: data.prefix(40), as: UTF8.self).replacingAll("\n", with: " ")
-      throw data.first == UInt8(ascii: "{") ? .corrupt(path: path, reason: "not valid JSON")
-        : .foreign(path: path, found: "it starts \"\(head)\"")
-    } catch {
-      throw .foreign(path: path, found: "no \"kind\": \"\(RunState.kind)\" member")
-    }
-    guard header.kind == RunState.kind else {
-      throw .foreign(path: path, found: "no \"kind\": \"\(RunState.kind)\" member")
-    }
-    if let version = header.version, version > RunState.version {
-      throw .newerVersion(path: path, version: version)
-    }
-    do {
-      return try JSONDecoder().decode(StoredState.self, from: data).state
-    } catch {
-      throw .corrupt(path: path, reason: Self.describe(error))
-    }
+    return try data.withUnsafeBytes { b in Result { () throws(StateError) in try StateFile.read(b, path: path) } }.get()
   }
 
   static func describe(_ error: Error) -> String {
@@ -162,93 +141,12 @@ extension RunState {
 
   /// Writes the state atomically: a reader (or a crash) sees the old file or the new one.
   public func save(path: String) throws(StateError) {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
     do {
-      let data = try encoder.encode(StoredState(self))
-      try AtomicFile.write(data, to: path)
+      let file = try AtomicFile.Writer(path: path)
+      try StateFile.write(self, to: file)
+      try file.commit()
     } catch {
       throw .unwritable(path: path, reason: "\(error)")
-    }
-  }
-}
-
-/// The JSON shape of the state. Messages are stored as text when they are UTF-8 (nearly always)
-/// and as base64 otherwise, so a state never alters the bytes it replays.
-struct StoredState: Codable {
-  var kind = RunState.kind
-  var version = RunState.version
-  var writtenBy: String
-  var savedAt: EpochMillis
-  var newestEvent: EpochMillis?
-  var cursors: [RunState.Cursor]
-  var retained: [StoredInput]
-  var reported: [RunState.Reported]
-  var totals: RunTotals
-
-  struct StoredInput: Codable {
-    var name: String
-    var format: EnvelopeFormat?
-    var events: [StoredEvent]
-  }
-
-  struct StoredEvent: Codable {
-    var t: EpochMillis
-    var own: Bool
-    var group: String?
-    var stream: String?
-    var text: String?
-    var base64: String?
-    var line: Int?
-    var record: Int?
-    var eventId: String?
-  }
-
-  /// The message as text when it is valid UTF-8 without NUL (nearly always), else nil (base64).
-  static func storableText(_ bytes: [UInt8]) -> String? {
-    guard !bytes.contains(0), let s = String(bytes: bytes, encoding: .utf8) else { return nil }
-    return s
-  }
-
-  init(_ s: RunState) {
-    writtenBy = s.writtenBy
-    savedAt = s.savedAt
-    newestEvent = s.newestEvent
-    cursors = s.cursors
-    reported = s.reported
-    totals = s.totals
-    retained = s.retained.map { input in
-      StoredInput(name: input.name, format: input.format, events: input.events.map { e in
-        let text = StoredState.storableText(e.message)
-        return StoredEvent(t: e.timestamp, own: e.hasOwnTime, group: e.group, stream: e.stream, text: text,
-          base64: text == nil ? Data(e.message).base64EncodedString() : nil, line: e.origin.line,
-          record: e.origin.record, eventId: e.eventId.map { String(decoding: $0, as: UTF8.self) })
-      })
-    }
-  }
-
-  var state: RunState {
-    get throws {
-      var s = RunState(writtenBy: writtenBy, savedAt: savedAt)
-      s.newestEvent = newestEvent
-      s.cursors = cursors
-      s.reported = reported
-      s.totals = totals
-      s.retained = try retained.map { input in
-        RunState.RetainedInput(name: input.name, format: input.format, events: try input.events.map { e in
-          let message: [UInt8]
-          if let text = e.text {
-            message = Array(text.utf8)
-          } else if let b = e.base64, let data = Data(base64Encoded: b) {
-            message = Array(data)
-          } else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "an event without a message in \(input.name)"))
-          }
-          return RetainedEvent(timestamp: e.t, hasOwnTime: e.own, group: e.group, stream: e.stream, message: message,
-            origin: Origin(input: 0, line: e.line, record: e.record), eventId: e.eventId.map { Array($0.utf8) })
-        })
-      }
-      return s
     }
   }
 }
