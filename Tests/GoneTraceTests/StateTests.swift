@@ -167,10 +167,10 @@ import Testing
       compressed: false, format: .lines)]
     state.reported = [RunState.Reported(key: "1715212801000|abc", time: 1_715_212_801_000)]
     state.totals.runs = 3
-    // A line from log-formats.md (the execution log, §1.1), one with quotes, backslashes, a tab
+    // A line from log-formats.md (the execution log, §1.3, verbatim), one with quotes, backslashes, a tab
     // and non-ASCII text, one that is not UTF-8, one with a NUL, and an empty one.
     let messages: [[UInt8]] = [
-      Array("(61TKXe7OZtMFjyQ=) Extended Request Id: 61TKXe7OZtMFjyQ=".utf8),
+      Array("(515f1e99-39db-11e9-9e96-01e5c04505b9) Extended Request Id: Vts2pH6ArPEFcuQ=".utf8),
       Array("{\"message\":\"Post failed: \\\"GoneException\\\"\\tés ✓\"}".utf8),
       [0x47, 0x6F, 0xFF, 0xFE, 0x6E, 0x65],
       [0x61, 0x00, 0x62],
@@ -196,12 +196,13 @@ import Testing
   /// reads the same as one written by `StateFile`: the shape is version 1's either way.
   @Test func aStateWrittenByTheEarlierCoderStillReads() throws {
     let dir = Fixture.directory()
-    // As JSONEncoder wrote it: nil members left out, "/" escaped.
+    // As JSONEncoder wrote it: nil members left out, "/" escaped. The message is the
+    // execution-log line of log-formats.md §1.3, verbatim.
     let old = Fixture.write(
       #"{"cursors":[{"compressed":false,"device":9,"format":"lines","headHash":1,"inode":8,"lines":2,"name":"logs\/a.log","offset":120}],"#
         + #""kind":"gonetrace-state","newestEvent":1715212801000,"reported":[],"retained":[{"events":[{"group":"\/aws\/lambda\/chat","#
         + #""line":1,"own":true,"t":1715212801000,"#
-        + #""text":"2024-05-09T00:00:01.000Z (61TKXe7OZtMFjyQ=) Extended Request Id: 61TKXe7OZtMFjyQ="}],"#
+        + #""text":"(515f1e99-39db-11e9-9e96-01e5c04505b9) Extended Request Id: Vts2pH6ArPEFcuQ="}],"#
         + #""format":"lines","name":"logs\/a.log"}],"savedAt":1715212900000,"totals":{"events":1,"gone":{"byDetail":{}},"#
         + #""runs":1,"unparsed":0},"version":1,"writtenBy":"0.1.0"}"#,
       to: dir.appendingPathComponent("old.json"))
@@ -209,7 +210,7 @@ import Testing
     #expect(state.writtenBy == "0.1.0" && state.savedAt == 1_715_212_900_000 && state.newestEvent == 1_715_212_801_000)
     #expect(state.cursors.first?.offset == 120 && state.totals.runs == 1)
     let event = try #require(state.retained.first?.events.first)
-    #expect(String(decoding: event.message, as: UTF8.self).hasSuffix("Extended Request Id: 61TKXe7OZtMFjyQ="))
+    #expect(String(decoding: event.message, as: UTF8.self) == "(515f1e99-39db-11e9-9e96-01e5c04505b9) Extended Request Id: Vts2pH6ArPEFcuQ=")
     #expect(event.origin.line == 1 && event.origin.record == nil && event.hasOwnTime && event.group == "/aws/lambda/chat")
     #expect(state.retained.first?.name == "logs/a.log" && state.cursors.first?.name == "logs/a.log")
     let again = dir.appendingPathComponent("again.json").path

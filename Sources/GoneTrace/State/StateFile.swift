@@ -30,7 +30,7 @@ enum StateFile {
     encoder.outputFormatting = [.sortedKeys]
     var out: [UInt8] = []
     out.reserveCapacity(1 << 20)
-    func raw(_ s: StaticString) { out.append(contentsOf: UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+    func raw(_ s: StaticString) { append(s, to: &out) }
     func text(_ s: String) { out.append(contentsOf: s.utf8) }
     func coded<T: Encodable>(_ value: T) throws { out.append(contentsOf: try encoder.encode(value)) }
     func drain() {
@@ -77,18 +77,14 @@ enum StateFile {
     drain()
   }
 
+  private static func append(_ s: StaticString, to out: inout [UInt8]) {
+    out.append(contentsOf: UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+  }
+
   /// One event as a JSON object on its own line.
   static func append(_ e: RetainedEvent, to out: inout [UInt8]) {
-    func raw(_ s: StaticString) { out.append(contentsOf: UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
-    func string(_ bytes: UnsafeRawBufferPointer) {
-      if !JSONWriter.appendQuoted(bytes, validating: true, to: &out) {
-        JSONWriter.appendQuoted(String(decoding: bytes, as: UTF8.self), to: &out)
-      }
-    }
-    func string(_ s: String) {
-      var s = s
-      s.withUTF8 { string(UnsafeRawBufferPointer($0)) }
-    }
+    func raw(_ s: StaticString) { append(s, to: &out) }
+    func string(_ s: String) { JSONWriter.appendQuoted(s, to: &out) }
     raw("{\"t\":")
     out.append(contentsOf: String(e.timestamp).utf8)
     raw(e.hasOwnTime ? ",\"own\":true" : ",\"own\":false")
@@ -110,7 +106,8 @@ enum StateFile {
     }
     if let id = e.eventId {
       raw(",\"eventId\":")
-      id.withUnsafeBytes { string($0) }
+      // As the earlier coder stored it: a String of the bytes, ill-formed UTF-8 repaired.
+      string(String(decoding: id, as: UTF8.self))
     }
     e.message.withUnsafeBytes { m in
       let mark = out.count
@@ -310,23 +307,12 @@ enum StateFile {
 
   private static func isNull(_ v: JSONValue) -> Bool { v.kind == .literal && JSONReader.equals(v.bytes, "null") }
 
-  /// A JSON number that is a whole number within Int64, else nil.
+  /// A JSON number that is a whole number (up to 18 digits, a sign allowed), else nil.
   private static func integer(_ v: JSONValue) -> Int64? {
-    guard v.kind == .number, !v.bytes.isEmpty else { return nil }
-    var i = 0
-    let negative = v.bytes[0] == UInt8(ascii: "-")
-    if negative { i = 1 }
-    guard i < v.bytes.count else { return nil }
-    var n: Int64 = 0
-    while i < v.bytes.count {
-      let d = v.bytes[i] &- 0x30
-      guard d < 10 else { return nil }
-      let (m, o1) = n.multipliedReportingOverflow(by: 10)
-      let (s, o2) = m.addingReportingOverflow(Int64(d))
-      guard !o1, !o2 else { return nil }
-      n = s
-      i += 1
+    guard v.kind == .number else { return nil }
+    if v.bytes.first == UInt8(ascii: "-") {
+      return Bytes.parseInt(UnsafeRawBufferPointer(rebasing: v.bytes.dropFirst())).map { -$0 }
     }
-    return negative ? -n : n
+    return Bytes.parseInt(v.bytes)
   }
 }
