@@ -164,3 +164,21 @@ import Testing
   #expect(!clean.isEmpty)
   #expect(try evidenceInputs(["no-such-file.log", "samples"]) == clean)
 }
+
+/// A report only counts the connections, so they are let go of once the 410s are classified;
+/// `explain` asks to keep them. The count, the verdicts and the report are the same either way.
+@Test func connectionsAreCountedWhetherOrNotTheirTimelinesAreKept() {
+  let samples = Fixture.repo.appendingPathComponent("samples").path
+  var keeping = AnalysisOptions()
+  keeping.keepsTimelines = true
+  let kept = Analyzer.run(paths: [samples], options: keeping)
+  let dropped = Analyzer.run(paths: [samples], options: AnalysisOptions())
+  #expect(kept.timelines.count > 10)
+  #expect(kept.connectionsSeen == kept.timelines.count)
+  #expect(dropped.timelines.isEmpty)
+  #expect(dropped.connectionsSeen == kept.connectionsSeen)
+  #expect(JSONReport.render(kept, version: "t") == JSONReport.render(dropped, version: "t"))
+  // `explain` of a connection a verdict names shows its timeline, not "no lifecycle event".
+  let id = kept.verdicts.compactMap { $0.connection != nil ? $0.connectionId : nil }.first!
+  #expect(TextReport.explain(id, kept).hasPrefix("Connection \(id)"))
+}

@@ -284,13 +284,19 @@ import Testing
     }
     var connect = message
     connect.fields.eventType = "CONNECT"
-    var state = CorrelationState()
-    state.add(connect)
-    state.add(link)
-    #expect(state.links.count == 1 && state.messageLinks.isEmpty)
-    let correlation = state.correlate(CorrelationOptions())
-    #expect(correlation.linkEvidence["57593f79-6e46-4a6f-91b1-f5d848cc2059"]?.text == "line 2")
-    #expect(correlation.triggerOf["57593f79-6e46-4a6f-91b1-f5d848cc2059"]?.connectionId == "Iq8gj1UmIAMCKpA=")
+    // The `$connect` and its link are kept for an invocation that made a failed call, and only
+    // for one: no other is asked about (a day of logs holds an invocation per connection).
+    for failed in [true, false] {
+      var state = CorrelationState()
+      state.add(connect)
+      state.add(link)
+      if failed { state.add(gone) }
+      #expect(state.links.count == 1 && state.messageLinks.isEmpty)
+      let correlation = state.correlate(CorrelationOptions())
+      #expect(correlation.linkEvidence["57593f79-6e46-4a6f-91b1-f5d848cc2059"]?.text == (failed ? "line 2" : nil))
+      #expect(correlation.triggerOf["57593f79-6e46-4a6f-91b1-f5d848cc2059"]?.connectionId
+        == (failed ? "Iq8gj1UmIAMCKpA=" : nil))
+    }
   }
 
   /// `Parallel.run` returns only when both jobs are done, on one thread or two, and lets go of

@@ -76,9 +76,7 @@ public struct Classifier: Sendable {
     let targetDoubt = call.targetSource == .invocationTrigger
 
     // Posted from inside the `$connect` invocation of that very connection.
-    if let lambda = call.lambdaRequestId, let trigger = c.triggerOf[lambda], trigger.kind == .connect,
-      trigger.connectionId == target
-    {
+    if let lambda = call.lambdaRequestId, let trigger = c.triggerOf[lambda], trigger.connectionId == target {
       let link = c.linkEvidence[lambda].map { [$0] } ?? []
       return verdict(.postedFromConnectHandler, .high,
         "\(op) to \(target) ran inside its own $connect invocation, before API Gateway had established "

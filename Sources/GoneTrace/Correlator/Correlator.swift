@@ -288,8 +288,9 @@ public struct Correlation: Sendable {
   public var timelines: [String: ConnectionTimeline]
   public var calls: [GoneCall]
   /// Lambda invocation id -> the `$connect` request that triggered it (the one kind of trigger
-  /// classification asks about: a post from inside a connection's own `$connect`).
-  public var triggerOf: [String: RequestRecord]
+  /// classification asks about: a post from inside a connection's own `$connect`), for the
+  /// invocations that made a failed call: no other is ever asked about.
+  public var triggerOf: [String: ConnectTrigger]
   /// For the invocations in `triggerOf`: the line linking the request to the invocation.
   public var linkEvidence: [String: Evidence]
   /// Client key -> its connections, by when their `$connect` was requested (unknown last).
@@ -297,6 +298,12 @@ public struct Correlation: Sendable {
   public var clientKey: ClientKey
   /// 410 lines read more than once (the same event in two inputs), each counted once.
   public var duplicateGoneLines: [DuplicateLine] = []
+}
+
+/// The `$connect` request an invocation ran for: the connection it was connecting, and its lines.
+public struct ConnectTrigger: Sendable {
+  public var connectionId: String?
+  public var evidence: [Evidence]
 }
 
 public struct ClientConnection: Sendable, Equatable {
@@ -352,17 +359,19 @@ extension CorrelationState {
     for t in targets where t.lambda == nil { if let a = t.apigw { askedByLines.insert(a) } }
     var askedLinks = askedByLines
     for (_, r) in ordered where r.lambda == nil { if let a = r.apigw { askedLinks.insert(a) } }
-    let messageLink = messageLinks.resolve(askedLinks)
+    var messageLink = messageLinks.resolve(askedLinks)
     messageLinks = MessageLinks(store: nil)
     MemoryTrace.mark("correlate: message links read")
 
-    var linkEvidence: [String: Evidence] = [:]
+    // By invocation, for every `$connect`; only those of invocations that made a failed call are
+    // kept once the 410 lines are grouped.
+    var connectLinks: [CompactID: Evidence] = [:]
     var askedInvocations = Set<CompactID>()
     for i in ordered.indices {
       if ordered[i].value.lambda == nil, let key = ordered[i].value.apigw {
         if let link = links[key] {
           ordered[i].value.lambda = link.lambdaRequestId
-          if ordered[i].value.kind == .connect { linkEvidence[link.lambdaRequestId.string] = link.evidence }
+          if ordered[i].value.kind == .connect { connectLinks[link.lambdaRequestId] = link.evidence }
         } else if let lambda = messageLink[key] {
           ordered[i].value.lambda = lambda
         }
@@ -376,6 +385,9 @@ extension CorrelationState {
       if let lambda = links[key]?.lambdaRequestId ?? messageLink[key] { linkedByLines[key] = lambda }
     }
     links = [:]
+    messageLink = [:]
+    askedLinks = []
+    askedByLines = []
     // Lines without a Lambda request id belong to the invocation running in their stream then:
     // every invocation of the streams such lines were written to is read back.
     var wanted = Set(gones.lazy.filter { $0.fact.fields.lambda == nil }.map(\.stream))
@@ -388,12 +400,17 @@ extension CorrelationState {
     // after each `$connect`'s invocation is noted, while the invocations are read back on this one.
     var timelines: [String: ConnectionTimeline] = [:]
     var invocationRecords: [CompactID: InvocationRecord] = [:]
-    var triggerOf: [String: RequestRecord] = [:]
+    // Only what a 410 asks of the `$connect` that ran its invocation, not the whole record (a day
+    // holds an invocation per connection); kept for the failed calls' invocations once grouped.
+    var triggers: [CompactID: (time: EpochMillis, trigger: ConnectTrigger)] = [:]
     Parallel.run(threads: threads) {
       // Each invocation a `$connect` ran is that connect's (the earliest, should two name one).
       for i in ordered.indices.reversed() where ordered[i].value.kind == .connect {
-        guard let lambda = ordered[i].value.lambda?.string else { continue }
-        if let existing = triggerOf[lambda], existing.time <= ordered[i].value.time {} else { triggerOf[lambda] = ordered[i].value }
+        guard let lambda = ordered[i].value.lambda else { continue }
+        if let existing = triggers[lambda], existing.time <= ordered[i].value.time {} else {
+          triggers[lambda] = (ordered[i].value.time,
+            ConnectTrigger(connectionId: ordered[i].value.connectionId, evidence: ordered[i].value.evidence))
+        }
       }
       // Each record is moved into its timeline, in key order, and the timeline is appended to in
       // place (a copy of each record and of its growing timeline was a third of this stage).
@@ -410,6 +427,7 @@ extension CorrelationState {
     } and: {
       invocationRecords = invocations.records(ids: askedInvocations, streams: wanted)
       invocations = Invocations(store: nil)
+      askedInvocations = []
       MemoryTrace.mark("correlate: invocations read")
     }
 
@@ -423,9 +441,22 @@ extension CorrelationState {
       grouped = groupFailedLines(invocationRecords: invocationRecords, wanted: wanted, linkedByLines: linkedByLines)
       MemoryTrace.mark("correlate: 410 lines grouped")
     }
-    let calls = Self.assembleCalls(grouped, gones: gones, triggerOf: triggerOf, options: options, threads: threads,
-      minimumShare: minimumShare)
+    invocationRecords = [:]
+    wanted = []
+    var triggerOf: [String: ConnectTrigger] = [:]
+    var linkEvidence: [String: Evidence] = [:]
+    for case (.lambda(let lambda), _) in grouped.groups {
+      if let t = triggers[lambda] { triggerOf[lambda.string] = t.trigger }
+      if let e = connectLinks[lambda] { linkEvidence[lambda.string] = e }
+    }
+    triggers = [:]
+    connectLinks = [:]
+    // Each group's lines are moved out of the 410 lines, which are then freed: the calls are
+    // assembled from the groups, each let go of once its calls are made.
+    var lines = grouped.groups.map { group in group.value.map { gones[$0].fact } }
     gones = []
+    let calls = Self.assembleCalls(grouped, lines: &lines, triggerOf: triggerOf, options: options, threads: threads,
+      minimumShare: minimumShare)
     MemoryTrace.mark("correlate: calls assembled")
     return Correlation(timelines: timelines, calls: calls, triggerOf: triggerOf, linkEvidence: linkEvidence,
       connectionsByClient: byClient, clientKey: options.clientKey, duplicateGoneLines: grouped.duplicates)
@@ -592,8 +623,9 @@ extension CorrelationState {
   /// groups are independent: with `threads` > 1 each thread assembles a run of them holding
   /// about as many lines as the others' (at least `minimumShare`), and the runs are joined in
   /// group order, so the calls do not depend on the split.
+  /// `lines`: each group's lines (in `grouped.groups` order), emptied as they are assembled.
   private static func assembleCalls(
-    _ grouped: GroupedLines, gones: [KeyedFact], triggerOf: [String: RequestRecord], options: CorrelationOptions,
+    _ grouped: GroupedLines, lines: inout [[Fact]], triggerOf: [String: ConnectTrigger], options: CorrelationOptions,
     threads: Int, minimumShare: Int
   ) -> [GoneCall] {
     let groups = grouped.groups
@@ -608,20 +640,22 @@ extension CorrelationState {
       if before * shares >= lineCount * bounds.count { bounds.append(g + 1) }
     }
     while bounds.count <= shares { bounds.append(groups.count) }
-    @Sendable func assemble(_ range: Range<Int>) -> [GoneCall] {
-      var calls: [GoneCall] = []
-      for (group, lines) in groups[range] {
-        for var call in assembleCalls(lines.map { gones[$0].fact }, span: options.callSpan) {
-          resolveTarget(&call, hints: grouped.hints[group] ?? [], triggerOf: triggerOf, skew: options.skew)
-          calls.append(call)
+    var calls: [GoneCall] = lines.withUnsafeMutableBufferPointer { lines in
+      // Each thread takes (and empties) only the groups of its share.
+      nonisolated(unsafe) let lines = lines
+      @Sendable func assemble(_ range: Range<Int>) -> [GoneCall] {
+        var calls: [GoneCall] = []
+        for g in range {
+          var facts: [Fact] = []
+          swap(&facts, &lines[g])
+          for var call in assembleCalls(facts, span: options.callSpan) {
+            resolveTarget(&call, hints: grouped.hints[groups[g].key] ?? [], triggerOf: triggerOf, skew: options.skew)
+            calls.append(call)
+          }
         }
+        return calls
       }
-      return calls
-    }
-    var calls: [GoneCall]
-    if shares == 1 {
-      calls = assemble(0..<groups.count)
-    } else {
+      if shares == 1 { return assemble(0..<groups.count) }
       let parts = [[GoneCall]](unsafeUninitializedCapacity: shares) { parts, initialized in
         // Each thread writes only its own share's slot.
         nonisolated(unsafe) let parts = parts
@@ -631,9 +665,10 @@ extension CorrelationState {
         }
         initialized = shares
       }
-      calls = []
+      var calls: [GoneCall] = []
       calls.reserveCapacity(parts.reduce(0) { $0 + $1.count })
       for part in parts { calls += part }
+      return calls
     }
     // By time, target and first line. The keys are taken once, as plain values (a line by its
     // hash and length: `LineText`'s own order), so comparing them retains nothing; a tie on all
@@ -712,7 +747,7 @@ extension CorrelationState {
   /// A call whose lines do not name its target: the nearest line of the same invocation that
   /// names a connection (before the call, else after it), else, in a `$connect` invocation, the
   /// connection being connected (a handler posting to its own connection).
-  static func resolveTarget(_ call: inout GoneCall, hints: [TargetHint], triggerOf: [String: RequestRecord], skew: EpochMillis) {
+  static func resolveTarget(_ call: inout GoneCall, hints: [TargetHint], triggerOf: [String: ConnectTrigger], skew: EpochMillis) {
     guard call.target == nil else { return }
     // The latest line before the call, else the earliest after it. The same line read from two
     // inputs is one line, shown as its first copy (the least origin, as for every repeated
@@ -732,9 +767,7 @@ extension CorrelationState {
     // Only for `$connect`: a welcome message to the connecting client is the classic pre-connect
     // post. A `$disconnect` or message handler posting without naming its target is as likely to
     // be broadcasting to others, and guessing the sender there would be a made-up answer.
-    if let lambda = call.lambdaRequestId, let trigger = triggerOf[lambda], trigger.kind == .connect,
-      let id = trigger.connectionId
-    {
+    if let lambda = call.lambdaRequestId, let id = triggerOf[lambda]?.connectionId {
       call.target = id
       call.targetSource = .invocationTrigger
     }

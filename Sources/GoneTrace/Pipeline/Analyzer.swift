@@ -14,6 +14,10 @@ public struct AnalysisOptions: Sendable {
   public var retainWindow: EpochMillis?
   /// Counts bytes and events as they are read, for a progress display.
   public var progress: ProgressMeter?
+  /// Keep every connection's timeline in the analysis (`gonetrace explain` prints one). Without
+  /// it they are let go of once the 410s are classified: a day of them is a third of the peak,
+  /// and a report only counts them.
+  public var keepsTimelines = false
   /// Line-shaped files at least this large are read in pieces of about `pieceBytes` by all workers.
   var splitMinimumBytes = ChunkedReader.minimumSplitBytes
   var splitPieceBytes = ChunkedReader.pieceBytes
@@ -29,9 +33,11 @@ public struct Analysis: Sendable {
   public var diagnostics: [Diagnostic]
   /// Inputs that could not be read at all (exit status 2).
   public var inputErrors: [InputError]
-  /// Every connection the logs show, for the reports. (The rest of the correlation is folded
-  /// into the verdicts and freed: a day of logs holds tens of thousands of calls.)
+  /// Every connection the logs show, with `AnalysisOptions.keepsTimelines` (else empty: the
+  /// correlation is folded into the verdicts and freed).
   public var timelines: [String: ConnectionTimeline]
+  /// How many connections the logs show.
+  public var connectionsSeen: Int
   public var verdicts: [Verdict]
   public var timeRange: ClosedRange<EpochMillis>?
   /// With `retainWindow`: the events that yielded facts, for the next incremental run.
@@ -103,8 +109,18 @@ public enum Analyzer {
     let verdicts = Classifier(skew: options.correlation.skew).classify(draining: &correlation, threads: options.threads,
       minimumShare: options.minimumShare)
     MemoryTrace.mark("classified")
+    let connectionsSeen = correlation.timelines.count
+    var timelines: [String: ConnectionTimeline] = [:]
+    swap(&timelines, &correlation.timelines)
+    if !options.keepsTimelines {
+      // Let go of on another thread while the report is written: freeing a day of timelines
+      // one by one takes a tenth of a second per gigabyte.
+      let doomed = Doomed(timelines)
+      timelines = [:]
+      DispatchQueue.global().async { doomed.free() }
+    }
     return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors,
-      timelines: correlation.timelines, verdicts: verdicts, timeRange: range, retained: retained)
+      timelines: timelines, connectionsSeen: connectionsSeen, verdicts: verdicts, timeRange: range, retained: retained)
   }
 
   /// One warning per input that repeated 410 lines of another (or of itself): overlapping
@@ -312,6 +328,13 @@ final class Collector: @unchecked Sendable {
     defer { lock.unlock() }
     return (results.map { $0! }, state)
   }
+}
+
+/// A value handed to another thread to be freed there (its only reference).
+final class Doomed<Value>: @unchecked Sendable {
+  private var value: Value?
+  init(_ value: consuming Value) { self.value = value }
+  func free() { value = nil }
 }
 
 final class Counter: @unchecked Sendable {

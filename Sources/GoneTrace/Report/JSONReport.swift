@@ -71,7 +71,7 @@ public enum JSONReport {
     w.object { w in
       for detail in Detail.allCases { w.field(named: detail.rawValue, int: counts[detail]) }
     }
-    w.field("connectionsSeen", int: a.timelines.count)
+    w.field("connectionsSeen", int: a.connectionsSeen)
     w.key("timeRange")
     w.object { w in
       w.field("start", time: a.timeRange?.lowerBound)

@@ -18,7 +18,7 @@ public enum PrometheusReport {
     metric("gonetrace_runs_total", "counter", "Runs that contributed to these counters.", [("", String(totals.runs))])
     metric("gonetrace_last_run_gone", "gauge", "410s reported by the last run.", [("", String(a.verdicts.count))])
     metric("gonetrace_last_run_connections_seen", "gauge", "Connections seen by the last run.",
-      [("", String(a.timelines.count))])
+      [("", String(a.connectionsSeen))])
     metric("gonetrace_last_run_timestamp_seconds", "gauge", "When the last run finished, Unix time.",
       [("", seconds(context.generatedAt))])
     if let end = a.timeRange?.upperBound {

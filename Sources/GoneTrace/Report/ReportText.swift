@@ -5,7 +5,7 @@ enum ReportText {
   static func headline(_ a: Analysis, _ context: ReportContext) -> String {
     let span = a.timeRange.map { ", \(Timestamp.format($0.lowerBound)) → \(Timestamp.format($0.upperBound))" } ?? ""
     var s = "\(a.verdicts.count) × 410 GoneException in \(a.events) events from \(a.inputs.count) "
-      + "input\(a.inputs.count == 1 ? "" : "s")\(span); \(a.timelines.count) connections seen."
+      + "input\(a.inputs.count == 1 ? "" : "s")\(span); \(a.connectionsSeen) connections seen."
     if let w = context.window {
       s += " Reporting 410s " + [w.since.map { "since \(Timestamp.format($0))" }, w.until.map { "until \(Timestamp.format($0))" }]
         .compactMap { $0 }.joined(separator: " ") + "."
