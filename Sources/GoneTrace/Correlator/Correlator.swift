@@ -451,8 +451,9 @@ extension CorrelationState {
     }
     triggers = [:]
     connectLinks = [:]
-    // Each group's lines are moved out of the 410 lines, which are then freed: the calls are
-    // assembled from the groups, each let go of once its calls are made.
+    // Each group's lines are taken out of the 410 lines, which are then freed (with the slack
+    // their array grew by): the calls are assembled from the groups, each let go of once its
+    // calls are made.
     var lines = grouped.groups.map { group in group.value.map { gones[$0].fact } }
     gones = []
     let calls = Self.assembleCalls(grouped, lines: &lines, triggerOf: triggerOf, options: options, threads: threads,
