@@ -192,7 +192,7 @@ import Testing
     #expect(text.contains("\"base64\":\"YQBi\""), "a NUL: base64")
   }
 
-  /// A state written by `Codable` (keys sorted, no line breaks, nulls and members in any order)
+  /// A state written by `Codable` (keys sorted, no line breaks, nil members left out)
   /// reads the same as one written by `StateFile`: the shape is version 1's either way.
   @Test func aStateWrittenByTheEarlierCoderStillReads() throws {
     let dir = Fixture.directory()
@@ -218,7 +218,7 @@ import Testing
     #expect(try RunState.load(path: again) == state)
   }
 
-  /// A damaged event is refused with the line it is on, and the file is left as it was.
+  /// A damaged event is refused with the line it is on.
   @Test func aDamagedEventIsNamedByItsLine() throws {
     var state = RunState(writtenBy: "test", savedAt: 0)
     state.retained = [RunState.RetainedInput(name: "a.log", format: .lines, events: (0..<3).map { i in
@@ -234,8 +234,50 @@ import Testing
     #expect {
       _ = try RunState.load(path: path)
     } throws: { error in
-      "\(error)".contains("is corrupt: line \(target + 1): an event without a time")
+      "\(error)".contains("is corrupt: line \(target + 1): \"t\" is not a whole number")
     }
   }
-}
 
+  /// A state that is not strictly JSON, or lacks what a state holds, is refused with its line,
+  /// never read in part: each of these was once read without a word (the members are found by a
+  /// lenient reader made for log lines), and its events lost or altered.
+  @Test func aStateDamagedAnywhereIsRefusedNotReadInPart() throws {
+    var state = RunState(writtenBy: "test", savedAt: 0)
+    state.retained = [RunState.RetainedInput(name: "a.log", format: .lines, events: (0..<3).map { i in
+      RetainedEvent(timestamp: Int64(i), hasOwnTime: true, group: nil, stream: nil,
+        message: Array("(515f1e99-39db-11e9-9e96-01e5c04505b9) Extended Request Id: Vts2pH6ArPEFcuQ=".utf8),
+        origin: Origin(input: 0, line: i + 1, record: nil), eventId: nil)
+    })]
+    let dir = Fixture.directory()
+    let path = dir.appendingPathComponent("state.json").path
+    try state.save(path: path)
+    let good = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(try RunState.load(path: path) == state)
+    let lines = good.components(separatedBy: "\n")
+    let second = try #require(lines.firstIndex { $0.hasPrefix("{\"t\":1,") }) + 1
+    // (damage, what the message says)
+    let cases: [(String, String)] = [
+      (good + "}", "line \(lines.count): not valid JSON"),
+      (good.replacingOccurrences(of: "\"},\n{\"t\":1,", with: "\"}\n{\"t\":1,"), "line \(second): not valid JSON"),
+      (good.replacingOccurrences(of: "Extended Request Id", with: "Extended \\q Id"), "line 3: not valid JSON"),
+      (good.replacingOccurrences(of: "\"own\":true", with: "\"own\":tru"), "line 3: not valid JSON"),
+      (good.replacingOccurrences(of: "\"version\":1", with: "\"version\":\"2\""), "\"version\" is missing or not a whole number"),
+      (good.replacingOccurrences(of: "\"format\":\"lines\"", with: "\"format\":5"), "line \(lines.count - 1): unknown format 5"),
+      (good.replacingOccurrences(of: "\"own\":true,\"line\":1,", with: "\"own\":null,\"line\":1,"),
+        "line 3: \"own\" is not true or false"),
+    ]
+    for (damaged, message) in cases {
+      #expect(damaged != good)
+      try damaged.write(toFile: path, atomically: false, encoding: .utf8)
+      #expect(performing: { _ = try RunState.load(path: path) }, throws: { "\($0)".contains("is corrupt: \(message)") })
+    }
+    // A retained input whose events are missing: refused, not read as an input with none.
+    let start = try #require(good.range(of: "{\"events\":["))
+    let end = try #require(good.range(of: "],\"format\""))
+    try good.replacingCharacters(in: start.lowerBound..<end.upperBound, with: "{\"format\"")
+      .write(toFile: path, atomically: false, encoding: .utf8)
+    #expect(performing: { _ = try RunState.load(path: path) }, throws: {
+      "\($0)".contains("is corrupt: line 2: a retained input without \"events\"")
+    })
+  }
+}

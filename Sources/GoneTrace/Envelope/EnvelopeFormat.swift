@@ -17,6 +17,12 @@ public enum EnvelopeFormat: String, CaseIterable, Sendable {
   case insightsCSV = "insights-csv"
 }
 
+extension EnvelopeFormat {
+  /// An event is a line of the file (or of a line continued on the next): the formats a file can
+  /// be split into pieces of, and whose evidence can be read back from the file.
+  var isLineShaped: Bool { self == .lines || self == .s3Export || self == .tail }
+}
+
 /// How a line-shaped input is laid out, decided from its first lines.
 struct LineLayout: Equatable {
   /// Lines not starting with a time continue the event before them (exports, tail, console copies).

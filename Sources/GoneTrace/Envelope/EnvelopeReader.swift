@@ -92,9 +92,11 @@ public enum EnvelopeReader {
       throw .unknownEnvelope(input: input.name)
     }
     summary.format = format
-    // A regular file read as it is: its lines' evidence is read back from it, not copied.
+    // A regular file read as it is: its lines' evidence is read back from it, not copied. Only
+    // line-shaped formats say where an event's text is in the file; the others would hold an
+    // open file (of a limited number) for nothing.
     var fileBase: Int64?
-    if gzipLayers.isEmpty, let plain = file as? FileDescriptorSource, let start = plain.fileStart,
+    if gzipLayers.isEmpty, format.isLineShaped, let plain = file as? FileDescriptorSource, let start = plain.fileStart,
       let sourceFile = SourceFile.duplicating(plain.descriptor, name: input.name)
     {
       counting.eventsAreIn(sourceFile)

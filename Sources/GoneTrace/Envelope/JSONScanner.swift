@@ -282,6 +282,129 @@ enum JSONReader {
     }
   }
 
+  /// Where `b` stops being one JSON value (RFC 8259) with only white space around it: the offset
+  /// of the first byte that breaks the grammar (`b.count` when it ends too soon), nil when it is
+  /// one. Strict, unlike the readers above (made for logs, where a bad line is skipped): a file
+  /// gonetrace wrote itself and reads back whole, the state, must be refused when damaged, not
+  /// half read. One pass, nothing allocated but the nesting.
+  static func firstError(_ b: UnsafeRawBufferPointer) -> Int? {
+    var i = 0
+    var open: [UInt8] = []
+    var expectingValue = true
+    while true {
+      skipSpace(b, &i)
+      if expectingValue {
+        guard i < b.count else { return i }
+        let c = b[i]
+        if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
+          i += 1
+          skipSpace(b, &i)
+          if i < b.count, b[i] == closing(c) {
+            i += 1
+            expectingValue = false
+          } else {
+            open.append(c)
+            if c == UInt8(ascii: "{") { guard memberKey(b, &i) else { return i } }
+          }
+          continue
+        }
+        guard scalar(b, &i) else { return i }
+        expectingValue = false
+      } else {
+        guard let top = open.last else { return i == b.count ? nil : i }
+        guard i < b.count else { return i }
+        if b[i] == UInt8(ascii: ",") {
+          i += 1
+          if top == UInt8(ascii: "{") {
+            skipSpace(b, &i)
+            guard memberKey(b, &i) else { return i }
+          }
+          expectingValue = true
+        } else if b[i] == closing(top) {
+          open.removeLast()
+          i += 1
+        } else {
+          return i
+        }
+      }
+    }
+  }
+
+  private static func closing(_ opening: UInt8) -> UInt8 {
+    opening == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+  }
+
+  /// `"key" :`, leaving `i` before the member's value.
+  private static func memberKey(_ b: UnsafeRawBufferPointer, _ i: inout Int) -> Bool {
+    guard i < b.count, b[i] == Bytes.quote, strictString(b, &i) else { return false }
+    skipSpace(b, &i)
+    guard i < b.count, b[i] == UInt8(ascii: ":") else { return false }
+    i += 1
+    return true
+  }
+
+  /// A string, number or literal at `i`, strictly; `i` is left past it, or at the byte at fault.
+  private static func scalar(_ b: UnsafeRawBufferPointer, _ i: inout Int) -> Bool {
+    let c = b[i]
+    if c == Bytes.quote { return strictString(b, &i) }
+    for literal: StaticString in ["true", "false", "null"] where c == literal.utf8Start[0] {
+      let n = literal.utf8CodeUnitCount
+      guard i + n <= b.count, memcmp(b.baseAddress! + i, literal.utf8Start, n) == 0 else { return false }
+      i += n
+      return true
+    }
+    // -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+    func digits() -> Bool {
+      let start = i
+      while i < b.count, Bytes.isDigit(b[i]) { i += 1 }
+      return i > start
+    }
+    if b[i] == UInt8(ascii: "-") { i += 1 }
+    if i < b.count, b[i] == UInt8(ascii: "0") {
+      i += 1
+    } else {
+      guard digits() else { return false }
+    }
+    if i < b.count, b[i] == UInt8(ascii: ".") {
+      i += 1
+      guard digits() else { return false }
+    }
+    if i < b.count, b[i] | 0x20 == UInt8(ascii: "e") {
+      i += 1
+      if i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") { i += 1 }
+      guard digits() else { return false }
+    }
+    return true
+  }
+
+  /// A string at `b[i] == "`: no raw control character, only the escapes JSON has.
+  private static func strictString(_ b: UnsafeRawBufferPointer, _ i: inout Int) -> Bool {
+    i += 1
+    while i < b.count {
+      let c = b[i]
+      if c == Bytes.quote {
+        i += 1
+        return true
+      }
+      if c < 0x20 { return false }
+      if c == Bytes.backslash {
+        i += 1
+        guard i < b.count else { return false }
+        switch b[i] {
+        case Bytes.quote, Bytes.backslash, UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+          UInt8(ascii: "r"), UInt8(ascii: "t"):
+          break
+        case UInt8(ascii: "u"):
+          guard i + 4 < b.count, (1...4).allSatisfy({ Bytes.isHex(b[i + $0]) }) else { return false }
+          i += 4
+        default: return false
+        }
+      }
+      i += 1
+    }
+    return false
+  }
+
   static func equals(_ key: UnsafeRawBufferPointer, _ literal: StaticString) -> Bool {
     guard key.count == literal.utf8CodeUnitCount else { return false }
     return key.count == 0 || memcmp(key.baseAddress!, literal.utf8Start, key.count) == 0

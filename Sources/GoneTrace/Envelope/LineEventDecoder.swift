@@ -56,10 +56,14 @@ struct LineEventDecoder: EnvelopeDecoder {
   /// Where `message` starts in the file, when it lies in the chunk being fed (a line carried
   /// over from the chunk before lives in the assembler's buffer: it has none).
   private func fileOffset(of message: UnsafeRawBufferPointer) -> Int64? {
-    guard let fileBase, let chunk, let base = message.baseAddress, let start = chunk.baseAddress,
-      base >= start, base + message.count <= start + chunk.count
-    else { return nil }
-    return fileBase + fed + Int64(base - start)
+    guard let fileBase, isInChunk(message) else { return nil }
+    return fileBase + fed + Int64(message.baseAddress! - chunk!.baseAddress!)
+  }
+
+  /// Whether `message` is a view into the chunk being fed.
+  private func isInChunk(_ message: UnsafeRawBufferPointer) -> Bool {
+    guard let chunk, let base = message.baseAddress, let start = chunk.baseAddress else { return false }
+    return base >= start && base + message.count <= start + chunk.count
   }
 
   /// Copies a pending event that is still a view: its bytes are about to be reused.
@@ -210,9 +214,7 @@ struct LineEventDecoder: EnvelopeDecoder {
       flushPending(into: &sink)
       // A line of the chunk stays valid until the chunk is done; the one line carried over
       // from the chunk before lives in the assembler's buffer and is copied at once.
-      if let chunk, let base = message.baseAddress, let start = chunk.baseAddress,
-        base >= start, base + message.count <= start + chunk.count
-      {
+      if isInChunk(message) {
         pendingView = message
         pendingOffset = fileOffset(of: message)
       } else {

@@ -58,7 +58,7 @@ enum ChunkedReader {
     head.removeSubrange(n...)
     if head[0] == GzipSource.gzipMagic.0, head[1] == GzipSource.gzipMagic.1 { return nil }
     guard let (format, layout) = head.withUnsafeBytes({ EnvelopeDetector.detect(head: $0, input: input) }),
-      format == .lines || format == .s3Export || format == .tail
+      format.isLineShaped
     else { return nil }
 
     var starts: [Int64] = [0]

@@ -212,7 +212,8 @@ struct FactDetails: Sendable, Hashable {
   var principalId: String?
 }
 
-/// `FactDetails` behind one pointer, copied on write; absent until something is set in it.
+/// `FactDetails` out of line (a shared box holding a pointer to it), copied on write; absent
+/// until something is set in it.
 /// Equal and hashed by value: an empty box equals no box.
 struct OutOfLineDetails: Sendable, Hashable {
   // Mutated only through `modify`, and only when no other value shares it. The value is behind

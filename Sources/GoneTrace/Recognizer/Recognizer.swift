@@ -154,8 +154,8 @@ public final class Recognizer {
     }
     let isExecution = apigwPrefix != nil
     literalState.update(repeating: 0, count: literalCount)
-    // The key hits are taken out of the scratch while the event is read (and put back, their
-    // storage with them, for the next event).
+    // The key hits are taken out of the scratch while the event is read, as a local array the
+    // extractor appends to, and put back (their storage with them) for the next event.
     var keyHits: [(key: Int, at: Int)] = []
     var keyHitsReady = false
     defer { if keyHitsReady { swap(&keyHits, &scratch.pointee.keyHits) } }

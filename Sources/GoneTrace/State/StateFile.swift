@@ -112,7 +112,7 @@ enum StateFile {
     e.message.withUnsafeBytes { m in
       let mark = out.count
       raw(",\"text\":")
-      if memchr(m.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, 0, m.count) == nil,
+      if Bytes.index(of: 0, in: m, from: 0, to: m.count) == nil,
         JSONWriter.appendQuoted(m, validating: true, to: &out)
       {
         return
@@ -135,8 +135,12 @@ enum StateFile {
       return true
     }
     let isState = members["kind"].map { $0.kind == .string && JSONReader.equals($0.bytes, "gonetrace-state") } ?? false
+    // The members are read leniently (as log lines are); a state must also be strictly JSON, or
+    // a damaged one (a cut write, a hand edit) would be read in part.
+    if isState || b.first == UInt8(ascii: "{"), let at = JSONReader.firstError(b) {
+      throw .corrupt(path: path, reason: "line \(lineNumber(at, in: b)): not valid JSON")
+    }
     guard wellFormed else {
-      if isState || b.first == UInt8(ascii: "{") { throw .corrupt(path: path, reason: "not valid JSON") }
       // Some other JSON (a list, a number): a file of something else, not a damaged state.
       var end = 0
       if JSONReader.value(b, &end) != nil, b[end...].allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
@@ -146,9 +150,10 @@ enum StateFile {
       throw .foreign(path: path, found: "it starts \"\(head)\"")
     }
     guard isState else { throw .foreign(path: path, found: "no \"kind\": \"\(RunState.kind)\" member") }
-    if let v = members["version"], let version = integer(v), version > RunState.version {
-      throw .newerVersion(path: path, version: Int(version))
+    guard let version = members["version"].flatMap(integer) else {
+      throw .corrupt(path: path, reason: "\"version\" is missing or not a whole number")
     }
+    if version > RunState.version { throw .newerVersion(path: path, version: Int(version)) }
 
     func required(_ key: String) throws(StateError) -> JSONValue {
       guard let v = members[key] else { throw .corrupt(path: path, reason: "missing \"\(key)\"") }
@@ -184,30 +189,29 @@ enum StateFile {
     /// The reason, with the line of the file it was found on.
     func corrupt(_ at: UnsafeRawBufferPointer, _ reason: String) -> StateError {
       let offset = file.baseAddress!.distance(to: at.baseAddress ?? file.baseAddress!)
-      var line = 1
-      var i = 0
-      while let n = Bytes.index(of: Bytes.newline, in: file, from: i, to: offset) {
-        line += 1
-        i = n + 1
-      }
-      return .corrupt(path: path, reason: "line \(line): \(reason)")
+      return .corrupt(path: path, reason: "line \(lineNumber(offset, in: file)): \(reason)")
     }
     var inputs: [RunState.RetainedInput] = []
     var failure: StateError?
     let wellFormed = JSONReader.forEachElement(value.bytes) { element in
       var name: String?
       var format: EnvelopeFormat?
-      var events: [RetainedEvent] = []
+      var events: [RetainedEvent]?
       let inputWellFormed = JSONReader.forEachMember(element.bytes) { key, v in
-        if JSONReader.equals(key, "name"), v.kind == .string {
+        if JSONReader.equals(key, "name") {
+          guard v.kind == .string else {
+            failure = corrupt(v.bytes, "a retained input's \"name\" is not a string")
+            return false
+          }
           name = JSONReader.string(v)
-        } else if JSONReader.equals(key, "format"), v.kind == .string {
-          format = EnvelopeFormat(rawValue: JSONReader.string(v))
-          if format == nil { failure = corrupt(v.bytes, "unknown format \"\(JSONReader.string(v))\"") }
+        } else if JSONReader.equals(key, "format"), !isNull(v) {
+          format = v.kind == .string ? EnvelopeFormat(rawValue: JSONReader.string(v)) : nil
+          if format == nil { failure = corrupt(v.bytes, "unknown format \(String(decoding: v.bytes, as: UTF8.self))") }
         } else if JSONReader.equals(key, "events") {
+          events = []
           let eventsWellFormed = JSONReader.forEachElement(v.bytes) { e in
             switch event(e) {
-            case .success(let event): events.append(event)
+            case .success(let event): events!.append(event)
             case .failure(let reason): failure = corrupt(e.bytes, reason)
             }
             return failure == nil
@@ -218,7 +222,10 @@ enum StateFile {
       }
       if failure == nil, !inputWellFormed { failure = corrupt(element.bytes, "a retained input is not a JSON object") }
       if failure == nil, name == nil { failure = corrupt(element.bytes, "a retained input without a \"name\"") }
-      if failure == nil, let name { inputs.append(RunState.RetainedInput(name: name, format: format, events: events)) }
+      if failure == nil, events == nil { failure = corrupt(element.bytes, "a retained input without \"events\"") }
+      if failure == nil, let name, let events {
+        inputs.append(RunState.RetainedInput(name: name, format: format, events: events))
+      }
       return failure == nil
     }
     if let failure { throw failure }
@@ -250,14 +257,7 @@ enum StateFile {
         }
         return Int(n)
       }
-      func text() -> String? {
-        if isNull(v) { return nil }
-        guard v.kind == .string else {
-          problem = "\"\(String(decoding: key, as: UTF8.self))\" is not a string"
-          return nil
-        }
-        return JSONReader.string(v)
-      }
+      func text() -> String? { bytes().map { String(decoding: $0, as: UTF8.self) } }
       func bytes() -> [UInt8]? {
         if isNull(v) { return nil }
         guard v.kind == .string else {
@@ -270,9 +270,10 @@ enum StateFile {
         return out
       }
       if JSONReader.equals(key, "t") {
-        time = integer(v)
+        time = number().map(EpochMillis.init)
       } else if JSONReader.equals(key, "own") {
         own = JSONReader.equals(v.bytes, "true") ? true : JSONReader.equals(v.bytes, "false") ? false : nil
+        if own == nil { problem = "\"own\" is not true or false" }
       } else if JSONReader.equals(key, "text") {
         if let m = bytes() { message = m }
       } else if JSONReader.equals(key, "base64") {
@@ -303,6 +304,17 @@ enum StateFile {
     guard let message else { return .failure("an event without a message (\"text\" or \"base64\")") }
     return .success(RetainedEvent(timestamp: time, hasOwnTime: own, group: group, stream: stream, message: message,
       origin: Origin(input: 0, line: line, record: record), eventId: eventId))
+  }
+
+  /// The line of `file` that `offset` is on, from 1.
+  private static func lineNumber(_ offset: Int, in file: UnsafeRawBufferPointer) -> Int {
+    var line = 1
+    var i = 0
+    while let n = Bytes.index(of: Bytes.newline, in: file, from: i, to: offset) {
+      line += 1
+      i = n + 1
+    }
+    return line
   }
 
   private static func isNull(_ v: JSONValue) -> Bool { v.kind == .literal && JSONReader.equals(v.bytes, "null") }

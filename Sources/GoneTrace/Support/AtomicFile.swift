@@ -14,12 +14,6 @@ public enum AtomicFile {
     public var description: String { "\(path): cannot write: \(reason)" }
   }
 
-  public static func write(_ data: Data, to path: String) throws(WriteError) {
-    let writer = try Writer(path: path)
-    data.withUnsafeBytes { writer.write($0) }
-    try writer.commit()
-  }
-
   /// Writes in pieces (a streamed report): nothing appears at `path` until `commit`, and a
   /// writer dropped without it leaves no temporary file behind.
   public final class Writer {

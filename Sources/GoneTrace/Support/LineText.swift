@@ -69,7 +69,8 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
 
   /// Worked out when asked for an inline string: nearly every one is a message's line, replaced
   /// by the connection's next message without ever being compared (hashing each at creation
-  /// was 2% of a run over an execution log). A stored line keeps the hash it was written with.
+  /// was 2% of a run over an execution log). A stored line keeps the hash it was written with,
+  /// and a line of an input file the one it was given when kept (read back, it would cost a read).
   public var hash: UInt64 {
     switch storage {
     case .inline(var s): return s.withUTF8 { LineText.hash(UnsafeRawBufferPointer($0)) }
