@@ -40,6 +40,12 @@ struct InputOptions: ParsableArguments {
   @Option(name: .long, help: "Worker threads for decoding, recognition and the JSON reports (results do not depend on it).")
   var threads: Int = 2
 
+  @Flag(name: .long, help: ArgumentHelp("Decide every 410 in one pass over all the logs, not in 6-hour windows of a long run (more memory; for checking the windows).", visibility: .hidden))
+  var onePass = false
+
+  @Option(name: .long, help: ArgumentHelp("Hours of log time whose 410s one window decides (2 h 30 min of logs either side of them are read too).", visibility: .hidden))
+  var windowCoreHours: Double = 6
+
   func analysisOptions() throws -> AnalysisOptions {
     var options = AnalysisOptions()
     options.forcedFormat = inputFormat
@@ -47,6 +53,12 @@ struct InputOptions: ParsableArguments {
     options.threads = max(1, threads)
     options.correlation.skew = EpochMillis(skew * 1000)
     options.correlation.clientKey = clientKey
+    if onePass {
+      options.slicing = nil
+    } else {
+      let slice = TimeSlicing.standard.sliceMillis
+      options.slicing?.coreSlices = max(1, Int((windowCoreHours * 3_600_000 / Double(slice)).rounded()))
+    }
     return options
   }
 }

@@ -263,6 +263,16 @@ public struct ConnectionTimeline: Sendable {
 
   public var disconnect: RequestRecord? { disconnects.min { $0.time < $1.time } }
 
+  /// When the logs first mention the connection: its earliest line (a message's request time
+  /// stands for its line, which only the latest message keeps).
+  public var firstLoggedAt: EpochMillis {
+    var first = activity?.first ?? .max
+    for list in [connects, messages, disconnects] {
+      for i in list.indices { first = min(first, list[i].firstLoggedAt) }
+    }
+    return first
+  }
+
   /// Last inbound traffic: the latest message, else the connect.
   public var lastActivityAt: EpochMillis? {
     var latest = activity?.last

@@ -88,9 +88,17 @@ public struct CorrelationState: Sendable {
     invocations = Invocations(store: store)
   }
 
-  /// Once its input is read: the line of each connection's latest message, kept as a string
-  /// while every next message replaced it, goes to the store with the other evidence lines.
-  mutating func storeMessageLines() {
+  /// Once its input (or piece) is read: what it still holds in memory for the store goes there.
+  /// The line of each connection's latest message, kept as a string while every next message
+  /// replaced it; and the spilled records not yet a whole block (a piece of half an hour of a
+  /// Lambda log holds less than one, and a window merges hundreds of pieces).
+  mutating func inputRead() {
+    storeMessageLines()
+    messageLinks.seal()
+    invocations.seal()
+  }
+
+  private mutating func storeMessageLines() {
     guard let store else { return }
     activity.updateEachValue { $0.lastEvidence?.body.store(in: store) }
     inlineMessageBytes = 0
@@ -316,7 +324,7 @@ public struct ClientConnection: Sendable, Equatable {
 }
 
 /// A line that repeats one already read: `dropped` was not counted again, `kept` was.
-public struct DuplicateLine: Sendable, Equatable {
+public struct DuplicateLine: Sendable, Hashable {
   public var dropped: Origin
   public var kept: Origin
 }

@@ -26,6 +26,8 @@ extension CorrelationState {
       }
     }
 
+    mutating func seal() { log.seal() }
+
     mutating func append(contentsOf other: MessageLinks) {
       log.append(contentsOf: other.log)
       unpacked += other.unpacked
@@ -69,6 +71,8 @@ extension CorrelationState {
     }
 
     var isEmpty: Bool { current.isEmpty && merged.isEmpty && unpacked.isEmpty }
+
+    mutating func seal() { current.seal() }
 
     mutating func add(_ id: CompactID, stream: StreamID, time: EpochMillis, isStart: Bool) {
       if let packed = PackedID(id) {

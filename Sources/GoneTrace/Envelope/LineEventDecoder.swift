@@ -152,16 +152,19 @@ struct LineEventDecoder: EnvelopeDecoder {
 
   /// Whether `handle` opens a new event with this line (a time, then a space or a tab): a line a
   /// reader may start at without changing what the lines after it decode to.
-  static func opensEvent(_ rawLine: UnsafeRawBufferPointer) -> Bool {
+  static func opensEvent(_ rawLine: UnsafeRawBufferPointer) -> Bool { eventTime(rawLine) != nil }
+
+  /// The time of the event `rawLine` opens, nil when it opens none.
+  static func eventTime(_ rawLine: UnsafeRawBufferPointer) -> EpochMillis? {
     var line = rawLine
     if let last = line.last, last == Bytes.carriageReturn {
       line = UnsafeRawBufferPointer(rebasing: line[0..<(line.count - 1)])
     }
     let start = EnvelopeDetector.skipANSI(line, from: 0)
     let body = UnsafeRawBufferPointer(rebasing: line[start...])
-    guard let (_, used) = Timestamp.parseISO8601(body) else { return false }
+    guard let (time, used) = Timestamp.parseISO8601(body) else { return nil }
     let after = EnvelopeDetector.skipANSI(body, from: used)
-    return after < body.count && (body[after] == Bytes.space || body[after] == Bytes.tab)
+    return after < body.count && (body[after] == Bytes.space || body[after] == Bytes.tab) ? time : nil
   }
 
   /// A zero-filled block (a writer that crashed mid-file) before a line: skipped, with a warning,

@@ -18,6 +18,9 @@ public struct AnalysisOptions: Sendable {
   /// it they are let go of once the 410s are classified: a day of them is a third of the peak,
   /// and a report only counts them.
   public var keepsTimelines = false
+  /// Long runs over files that can be cut in time are decided window by window (`WindowedPass`),
+  /// with memory for a window's traffic; nil decides everything at once (one pass).
+  public var slicing: TimeSlicing? = .standard
   /// Line-shaped files at least this large are read in pieces of about `pieceBytes` by all workers.
   var splitMinimumBytes = ChunkedReader.minimumSplitBytes
   var splitPieceBytes = ChunkedReader.pieceBytes
@@ -68,28 +71,20 @@ public enum Analyzer {
     let inputErrorsBeforeReading = inputErrors
     var inputErrors = inputErrors
     let resolutionErrors = diagnostics.filter { $0.severity == .error }
-    var (results, state) = readAll(inputs, options: options)
-    MemoryTrace.mark("read")
+    // Events replayed from a `--state` file belong to no slice: such runs are one pass.
+    let pass: PassResult
+    if replay.isEmpty, let windowed = WindowedPass.run(inputs, options: options) {
+      pass = PassResult(windowed)
+    } else {
+      pass = onePass(inputs, options: options, replay: replay, extraInputs: extraInputs)
+    }
     var summaries: [InputSummary] = []
-    var retained: [RetainedEvent] = []
     var range: ClosedRange<EpochMillis>?
-    for r in results {
+    for r in pass.results {
       diagnostics.append(contentsOf: r.diagnostics)
       if let s = r.summary { summaries.append(s) }
       if let e = r.error { inputErrors.append(e) }
       if let rr = r.timeRange { range = range.map { min($0.lowerBound, rr.lowerBound)...max($0.upperBound, rr.upperBound) } ?? rr }
-      retained += r.retained
-    }
-    if !replay.isEmpty {
-      let names = (inputs.map(\.name) + extraInputs.map(\.name))
-      var sink = RecognizingSink(recognizer: Recognizer(rules: options.rules), inputName: "", retainWindow: options.retainWindow)
-      for event in replay {
-        sink.inputName = names[event.origin.input]
-        event.withRawEvent { sink.accept($0, kept: event) }
-      }
-      replay = []  // each event is in `sink.retained` now
-      state.merge(sink.state)
-      retained += sink.retained
     }
     summaries += extraInputs
     // Paths that could not even be opened (missing, a dangling link, a loop, a locked directory)
@@ -101,26 +96,71 @@ public enum Analyzer {
     summaries += resolutionErrors.map { d in
       InputSummary(name: d.input, format: nil, compressed: false, events: 0, unparsed: 1, bytes: 0)
     }
+    diagnostics.append(contentsOf: duplicateDiagnostics(pass.duplicateGoneLines,
+      names: inputs.map(\.name) + extraInputs.map(\.name)))
+    return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors,
+      timelines: pass.timelines, connectionsSeen: pass.connectionsSeen, verdicts: pass.verdicts, timeRange: range,
+      retained: pass.results.flatMap(\.retained) + pass.replayed)
+  }
+
+  /// What reading and deciding gave, before it is summed up into an `Analysis`.
+  struct PassResult {
+    var results: [InputResult]
+    var verdicts: [Verdict]
+    var connectionsSeen: Int
+    var duplicateGoneLines: [DuplicateLine]
+    var timelines: [String: ConnectionTimeline] = [:]
+    /// Replayed events (`--state`), retained again.
+    var replayed: [RetainedEvent] = []
+
+    init(results: [InputResult], verdicts: [Verdict], connectionsSeen: Int, duplicateGoneLines: [DuplicateLine]) {
+      self.results = results
+      self.verdicts = verdicts
+      self.connectionsSeen = connectionsSeen
+      self.duplicateGoneLines = duplicateGoneLines
+    }
+
+    init(_ windowed: WindowedPass.Outcome) {
+      self.init(results: windowed.results, verdicts: windowed.verdicts, connectionsSeen: windowed.connectionsSeen,
+        duplicateGoneLines: windowed.duplicateGoneLines)
+    }
+  }
+
+  /// Everything read, then correlated and classified at once.
+  static func onePass(_ inputs: [Input], options: AnalysisOptions, replay: consuming [RetainedEvent],
+    extraInputs: [InputSummary]) -> PassResult {
+    var (results, state) = readAll(inputs, options: options)
+    MemoryTrace.mark("read")
+    var replayed: [RetainedEvent] = []
+    if !replay.isEmpty {
+      let names = (inputs.map(\.name) + extraInputs.map(\.name))
+      var sink = RecognizingSink(recognizer: Recognizer(rules: options.rules), inputName: "", retainWindow: options.retainWindow)
+      for event in replay {
+        sink.inputName = names[event.origin.input]
+        event.withRawEvent { sink.accept($0, kept: event) }
+      }
+      replay = []  // each event is in `sink.retained` now
+      state.merge(sink.state)
+      replayed = sink.retained
+    }
     var correlation = (consume state).correlate(options.correlation, threads: options.threads,
       minimumShare: options.minimumShare)
     MemoryTrace.mark("correlated")
-    diagnostics.append(contentsOf: duplicateDiagnostics(correlation.duplicateGoneLines,
-      names: inputs.map(\.name) + extraInputs.map(\.name)))
     let verdicts = Classifier(skew: options.correlation.skew).classify(draining: &correlation, threads: options.threads,
       minimumShare: options.minimumShare)
     MemoryTrace.mark("classified")
-    let connectionsSeen = correlation.timelines.count
-    var timelines: [String: ConnectionTimeline] = [:]
-    swap(&timelines, &correlation.timelines)
-    if !options.keepsTimelines {
+    var pass = PassResult(results: results, verdicts: verdicts, connectionsSeen: correlation.timelines.count,
+      duplicateGoneLines: correlation.duplicateGoneLines)
+    pass.replayed = replayed
+    if options.keepsTimelines {
+      swap(&pass.timelines, &correlation.timelines)
+    } else {
       // Let go of on another thread while the report is written: freeing a day of timelines
       // one by one takes a tenth of a second per gigabyte.
-      let doomed = Doomed(timelines)
-      timelines = [:]
+      let doomed = Doomed(correlation)
       DispatchQueue.global().async { doomed.free() }
     }
-    return Analysis(inputs: summaries, diagnostics: diagnostics, inputErrors: inputErrors,
-      timelines: timelines, connectionsSeen: connectionsSeen, verdicts: verdicts, timeRange: range, retained: retained)
+    return pass
   }
 
   /// One warning per input that repeated 410 lines of another (or of itself): overlapping
@@ -213,7 +253,7 @@ public enum Analyzer {
       + recognizer.takeSuppressedDiagnosticCount()
     sink.diagnostics.append(contentsOf: recognizerDiagnostics)
     options.progress?.add(events: sink.events % RecognizingSink.progressBatch)
-    sink.state.storeMessageLines()
+    sink.state.inputRead()
     result.state = sink.state
     result.diagnostics = sink.diagnostics
     result.timeRange = sink.timeRange
@@ -319,7 +359,7 @@ final class Collector: @unchecked Sendable {
   func add(_ i: Int, piece k: Int, _ piece: ChunkedReader.PieceResult) {
     lock.lock()
     defer { lock.unlock() }
-    joins[i]!.add(k, piece, into: &state)
+    joins[i]!.add(k, piece) { _, pieceState in state.merge(pieceState) }
     if joins[i]!.isComplete { results[i] = joins[i]!.finished() }
   }
 

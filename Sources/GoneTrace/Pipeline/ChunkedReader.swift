@@ -37,40 +37,67 @@ enum ChunkedReader {
     var lines = 0
     var content = ContentTally()
     var error: InputError?
+    /// An event timed outside the bounds the piece was read with (see `read`).
+    var outOfBounds = false
   }
 
   /// A plan when `input` is a regular, uncompressed, line-shaped file worth splitting.
   static func plan(_ input: Input, index: Int, options: AnalysisOptions) -> Plan? {
-    // Incremental runs (`--state`) read a byte range and keep events: they read each file whole.
-    guard options.threads > 1, options.forcedFormat == nil, input.byteRange == nil, options.retainWindow == nil,
-      let path = input.path
-    else { return nil }
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) >= options.splitMinimumBytes
-    else { return nil }
-    let size = Int64(info.st_size)
-    var head = [UInt8](repeating: 0, count: EnvelopeDetector.headSize)
-    let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-    guard n >= 2, n == head.count || Int64(n) == size else { return nil }
-    head.removeSubrange(n...)
-    if head[0] == GzipSource.gzipMagic.0, head[1] == GzipSource.gzipMagic.1 { return nil }
-    guard let (format, layout) = head.withUnsafeBytes({ EnvelopeDetector.detect(head: $0, input: input) }),
-      format.isLineShaped
-    else { return nil }
-
+    guard options.threads > 1, let file = LineFile.opening(input, options: options) else { return nil }
+    defer { close(file.fd) }
+    guard file.size >= options.splitMinimumBytes else { return nil }
     var starts: [Int64] = [0]
-    let nominal = nominalStarts(size: size, pieceBytes: Int64(max(1, options.splitPieceBytes)))
+    let nominal = nominalStarts(size: file.size, pieceBytes: Int64(max(1, options.splitPieceBytes)))
     for (k, from) in nominal.enumerated() {
-      let limit = k + 1 < nominal.count ? nominal[k + 1] : size
-      guard from > starts.last!, let s = eventStart(fd: fd, from: from, limit: limit, layout: layout) else { continue }
-      if s > starts.last!, s < size { starts.append(s) }
+      let limit = k + 1 < nominal.count ? nominal[k + 1] : file.size
+      guard from > starts.last!, let s = eventStart(fd: file.fd, from: from, limit: limit, layout: file.layout)
+      else { continue }
+      if s > starts.last!, s < file.size { starts.append(s) }
     }
     guard starts.count > 1 else { return nil }
-    return Plan(input: input, index: index, format: format, layout: layout, size: size, starts: starts,
-      source: SourceFile.duplicating(fd, name: input.name))
+    return file.plan(input: input, index: index, starts: starts)
+  }
+
+  /// A regular, uncompressed, line-shaped file, open: what can be read in pieces.
+  struct LineFile {
+    var fd: Int32
+    var size: Int64
+    var format: EnvelopeFormat
+    var layout: LineLayout
+
+    /// Nil for anything else (standard input, gzip, JSON envelopes, a byte range of an
+    /// incremental run, a forced format): those are read whole.
+    static func opening(_ input: Input, options: AnalysisOptions) -> LineFile? {
+      // Incremental runs (`--state`) read a byte range and keep events: they read each file whole.
+      guard options.forcedFormat == nil, input.byteRange == nil, options.retainWindow == nil, let path = input.path
+      else { return nil }
+      let fd = open(path, O_RDONLY | O_CLOEXEC)
+      guard fd >= 0 else { return nil }
+      var info = stat()
+      var head = [UInt8](repeating: 0, count: EnvelopeDetector.headSize)
+      let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+      guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, n >= 2,
+        n == head.count || n == Int(info.st_size)
+      else {
+        close(fd)
+        return nil
+      }
+      head.removeSubrange(n...)
+      guard !(head[0] == GzipSource.gzipMagic.0 && head[1] == GzipSource.gzipMagic.1),
+        let (format, layout) = head.withUnsafeBytes({ EnvelopeDetector.detect(head: $0, input: input) }),
+        format.isLineShaped
+      else {
+        close(fd)
+        return nil
+      }
+      return LineFile(fd: fd, size: Int64(info.st_size), format: format, layout: layout)
+    }
+
+    /// The plan reading pieces `starts` of this file (which it keeps open for evidence).
+    func plan(input: Input, index: Int, starts: [Int64]) -> Plan {
+      Plan(input: input, index: index, format: format, layout: layout, size: size, starts: starts,
+        source: SourceFile.duplicating(fd, name: input.name))
+    }
   }
 
   /// Where pieces should start, before moving each to the next event: every `pieceBytes`, and
@@ -128,9 +155,10 @@ enum ChunkedReader {
     return nil
   }
 
-  /// Decodes and recognizes piece `k` of `plan`.
+  /// Decodes and recognizes piece `k` of `plan`. With `timeBounds`, notes whether an event of
+  /// its own time fell outside them (a piece cut by time from a file not in time order).
   static func read(_ plan: Plan, piece k: Int, recognizer: Recognizer, buffer readBuffer: ReadBuffer,
-    options: AnalysisOptions) -> PieceResult {
+    options: AnalysisOptions, timeBounds: ClosedRange<EpochMillis>? = nil) -> PieceResult {
     var result = PieceResult()
     let start = plan.starts[k]
     let end = k + 1 < plan.starts.count ? plan.starts[k + 1] : plan.size
@@ -146,7 +174,7 @@ enum ChunkedReader {
       stream: plan.input.streamFromPath, maxLineBytes: options.limits.maxLineBytes,
       fileBase: plan.source == nil ? nil : start)
     var sink = PieceSink(base: RecognizingSink(recognizer: recognizer, inputName: plan.input.name,
-      retainWindow: nil, progress: options.progress))
+      retainWindow: nil, progress: options.progress), timeBounds: timeBounds)
     sink.base.sourceFile = plan.source
     readBuffer.withBytes { buffer in
       var offset = start
@@ -167,13 +195,14 @@ enum ChunkedReader {
     decoder.finish(into: &sink)
     sink.base.diagnostics.append(contentsOf: recognizer.takeDiagnostics())
     result.lines = decoder.linesRead
-    sink.base.state.storeMessageLines()
+    sink.base.state.inputRead()
     result.state = sink.base.state
     result.diagnostics = sink.base.diagnostics
     result.timeRange = sink.base.timeRange
     result.events = sink.events
     result.unparsed = sink.unparsed
     result.content = sink.content
+    result.outOfBounds = sink.outOfBounds
     return result
   }
 
@@ -197,16 +226,18 @@ enum ChunkedReader {
 
     var isComplete: Bool { next == plan.starts.count }
 
-    /// Takes piece `k`; merges the pieces now in order into `state`.
-    mutating func add(_ k: Int, _ piece: PieceResult, into state: inout CorrelationState) {
+    /// Takes piece `k`; hands the state of each piece now in order, at its file line numbers,
+    /// to `merge` with its piece number.
+    mutating func add(_ k: Int, _ piece: PieceResult, merge: (Int, CorrelationState) -> Void) {
       waiting[k] = piece
       while let piece = waiting.removeValue(forKey: next) {
-        fold(piece, into: &state)
+        let k = next
+        fold(piece, merge: { merge(k, $0) })
         next += 1
       }
     }
 
-    private mutating func fold(_ piece: PieceResult, into state: inout CorrelationState) {
+    private mutating func fold(_ piece: PieceResult, merge: (CorrelationState) -> Void) {
       var piece = piece
       content.append(piece.content, linesBefore: linesBefore)
       if linesBefore > 0 {
@@ -216,7 +247,7 @@ enum ChunkedReader {
         }
       }
       linesBefore += piece.lines
-      state.merge(piece.state)
+      merge(piece.state)
       result.diagnostics.append(contentsOf: piece.diagnostics)
       result.summary!.events += piece.events
       result.summary!.unparsed += piece.unparsed
@@ -242,10 +273,13 @@ private struct PieceSink: EventSink {
   var events = 0
   var unparsed = 0
   var content = ContentTally()
+  let timeBounds: ClosedRange<EpochMillis>?
+  var outOfBounds = false
 
   mutating func accept(_ event: RawEvent) {
     events += 1
     content.check(event)
+    if let timeBounds, event.hasOwnTime, !timeBounds.contains(event.timestamp) { outOfBounds = true }
     base.accept(event)
   }
 

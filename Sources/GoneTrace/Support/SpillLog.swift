@@ -35,7 +35,8 @@ struct SpillLog<Record: BitwiseCopyable & Sendable>: Sendable {
     if !other.pending.isEmpty { blocks.append(.memory(other.pending)) }
   }
 
-  private mutating func seal() {
+  /// Moves the records not yet in a block to one (to the store, when there is one).
+  mutating func seal() {
     guard !pending.isEmpty else { return }
     if let store {
       let offset = pending.withUnsafeBytes { store.appendBlock($0) }

@@ -1,0 +1,176 @@
+import Dispatch
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A long run decided window by window, so that memory follows the traffic of a few hours, not
+/// the length of the logs.
+///
+/// Every input is cut at the same times (`TimeSlicing`: slices of 30 minutes of log time) and
+/// each slice is read once into its own correlation state. The 410s of each core (6 hours of
+/// slices) are then decided by the batch correlator and classifier, unchanged, over the merge of
+/// the core's slices and the margins either side (2 h 30 min), and the slices no later window
+/// needs are let go of. A window holds what decides the verdicts of its core: `scripts/window-check`
+/// measured the whole run's verdicts reproduced exactly by windows of this shape, and the states
+/// merge commutatively, so a window's state is the one reading its stretch of the files would
+/// give. The cores' verdicts, each sorted as one run sorts them, come out in time order.
+///
+/// What differs from one pass, by design: a verdict whose evidence lies farther from its call
+/// than the margin (a post to a connection closed more than 2 h 30 min before: `never-seen` here).
+///
+/// Only for inputs that can be cut (regular uncompressed line-shaped files in time order): `run`
+/// returns nil for anything else, and the caller reads everything at once. A file found out of
+/// time order while reading (an event more than `TimeSlicing.disorderMillis` outside its slice)
+/// also returns nil, and the run starts over in one pass.
+enum WindowedPass {
+  struct Outcome {
+    var results: [Analyzer.InputResult]
+    var verdicts: [Verdict]
+    var connectionsSeen: Int
+    var duplicateGoneLines: [DuplicateLine]
+    var windows: Int
+  }
+
+  static func run(_ inputs: [Input], options: AnalysisOptions) -> Outcome? {
+    guard let slicing = options.slicing, !options.keepsTimelines, !inputs.isEmpty,
+      let cut = Cut.make(inputs, slicing: slicing, options: options)
+    else { return nil }
+    return cut.run(options: options)
+  }
+
+  /// Every input cut at the same slice boundaries.
+  struct Cut {
+    var plans: [ChunkedReader.Plan]
+    var slicing: TimeSlicing
+    /// The start of slice 0 (the earliest event of any input); slice k starts at
+    /// `start + k * sliceMillis`, and the last one runs to the end of the files.
+    var start: EpochMillis
+    var slices: Int
+
+    static func make(_ inputs: [Input], slicing: TimeSlicing, options: AnalysisOptions) -> Cut? {
+      var files: [ChunkedReader.LineFile] = []
+      defer { for f in files { close(f.fd) } }
+      var first = EpochMillis.max, last = EpochMillis.min
+      for input in inputs {
+        guard let file = ChunkedReader.LineFile.opening(input, options: options) else { return nil }
+        files.append(file)
+        let probe = EventProbe(fd: file.fd, size: file.size)
+        guard let head = probe.firstEvent(atOrAfter: 0), let tail = probe.lastEventTime() else { return nil }
+        first = min(first, head.time)
+        last = max(last, tail)
+      }
+      let slices = Int((last - first) / slicing.sliceMillis) + 1
+      guard slicing.pays(slices: slices) else { return nil }
+      var plans: [ChunkedReader.Plan] = []
+      for (i, file) in files.enumerated() {
+        let probe = EventProbe(fd: file.fd, size: file.size)
+        var starts: [Int64] = [0]
+        for k in 1..<slices {
+          guard let at = probe.cut(at: first + EpochMillis(k) * slicing.sliceMillis, from: starts.last!) else { return nil }
+          starts.append(max(at, starts.last!))
+        }
+        plans.append(file.plan(input: inputs[i], index: i, starts: starts))
+      }
+      return Cut(plans: plans, slicing: slicing, start: first, slices: slices)
+    }
+
+    func sliceStart(_ k: Int) -> EpochMillis { start + EpochMillis(k) * slicing.sliceMillis }
+
+    /// The times an event of slice `k` may have: its own stretch, and the disorder tolerated.
+    func bounds(ofSlice k: Int) -> ClosedRange<EpochMillis> {
+      (k == 0 ? .min : sliceStart(k) - TimeSlicing.disorderMillis)
+        ... (k == slices - 1 ? .max : sliceStart(k + 1) + TimeSlicing.disorderMillis)
+    }
+
+    func run(options: AnalysisOptions) -> Outcome? {
+      let threads = max(1, options.threads)
+      // Made once for the whole run (a recognizer compiles its rules and opens its evidence
+      // store), each used by one thread at a time: worker w of every read.
+      nonisolated(unsafe) let workers = (0..<threads).map { _ in
+        (recognizer: Recognizer(rules: options.rules), buffer: ReadBuffer(byteCount: options.limits.chunkBytes))
+      }
+      let collector = SliceCollector(plans)
+      let cores = (slices + slicing.coreSlices - 1) / slicing.coreSlices
+      var read = 0
+      var verdicts: [Verdict] = []
+      var connectionsSeen = 0
+      var duplicates: [DuplicateLine] = []
+      var duplicatesSeen = Set<DuplicateLine>()
+      for core in 0..<cores {
+        let coreSlices = (core * slicing.coreSlices)..<min(slices, (core + 1) * slicing.coreSlices)
+        let window = max(0, coreSlices.lowerBound - slicing.marginSlices)
+          ..< min(slices, coreSlices.upperBound + slicing.marginSlices)
+        // Read what this window needs and the earlier ones did not, on every worker.
+        let work = (read..<window.upperBound).flatMap { k in plans.indices.map { (file: $0, slice: k) } }
+        let next = Counter()
+        DispatchQueue.concurrentPerform(iterations: min(threads, max(1, work.count))) { w in
+          while let j = next.take(below: work.count) {
+            let (i, k) = work[j]
+            collector.add(i, slice: k, ChunkedReader.read(plans[i], piece: k, recognizer: workers[w].recognizer,
+              buffer: workers[w].buffer, options: options, timeBounds: bounds(ofSlice: k)))
+          }
+        }
+        read = window.upperBound
+        if collector.outOfBounds { return nil }
+        // The window's state; the slices no later window reads are moved in, not copied.
+        let nextWindowStart = coreSlices.upperBound - slicing.marginSlices
+        var state = CorrelationState()
+        for k in window { state.merge(collector.state(ofSlice: k, keep: k >= nextWindowStart)) }
+        MemoryTrace.mark("window \(core + 1) of \(cores): read")
+        var correlation = (consume state).correlate(options.correlation, threads: options.threads,
+          minimumShare: options.minimumShare)
+        for d in correlation.duplicateGoneLines where duplicatesSeen.insert(d).inserted { duplicates.append(d) }
+        let decided = Classifier(skew: options.correlation.skew).classify(draining: &correlation,
+          threads: options.threads, minimumShare: options.minimumShare)
+        // The core's share: verdicts, and connections first logged, in its stretch of time
+        // (the first core from the beginning of time, the last to its end).
+        let from = core == 0 ? EpochMillis.min : sliceStart(coreSlices.lowerBound)
+        let to = core == cores - 1 ? EpochMillis.max : sliceStart(coreSlices.upperBound)
+        verdicts += decided.lazy.filter { $0.time >= from && $0.time < to }
+        connectionsSeen += correlation.timelines.values.lazy.filter { $0.firstLoggedAt >= from && $0.firstLoggedAt < to }
+          .count
+        let doomed = Doomed(correlation)
+        DispatchQueue.global().async { doomed.free() }
+        MemoryTrace.mark("window \(core + 1) of \(cores): classified")
+      }
+      return Outcome(results: collector.finished(), verdicts: verdicts, connectionsSeen: connectionsSeen,
+        duplicateGoneLines: duplicates, windows: cores)
+    }
+  }
+}
+
+/// Gathers the pieces the workers read: each file's pieces joined in file order (line numbers
+/// shifted as one pass would number them), their states merged into their slice's state.
+final class SliceCollector: @unchecked Sendable {
+  private var joins: [ChunkedReader.Join]
+  private var slices: [Int: CorrelationState] = [:]
+  private(set) var outOfBounds = false
+  private let lock = Lock()
+
+  init(_ plans: [ChunkedReader.Plan]) {
+    joins = plans.map(ChunkedReader.Join.init)
+  }
+
+  func add(_ i: Int, slice k: Int, _ piece: ChunkedReader.PieceResult) {
+    lock.lock()
+    defer { lock.unlock() }
+    if piece.outOfBounds { outOfBounds = true }
+    joins[i].add(k, piece) { k, pieceState in slices[k, default: CorrelationState()].merge(pieceState) }
+  }
+
+  /// Slice `k`'s state (every piece of it read), kept for later windows or handed over.
+  func state(ofSlice k: Int, keep: Bool) -> CorrelationState {
+    lock.lock()
+    defer { lock.unlock() }
+    return (keep ? slices[k] : slices.removeValue(forKey: k)) ?? CorrelationState()
+  }
+
+  func finished() -> [Analyzer.InputResult] {
+    lock.lock()
+    defer { lock.unlock() }
+    return joins.map { $0.finished() }
+  }
+}
