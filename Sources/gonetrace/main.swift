@@ -257,11 +257,11 @@ struct FailCriteria {
   var details: Set<Detail>?
   var maxGone: Int
 
-  func exceeded(by verdicts: [Verdict]) -> Bool {
+  func exceeded(by verdicts: VerdictList) -> Bool {
     guard let causes, let details else { return verdicts.count > maxGone }
     // Counted in place: filtering copied every verdict (a dozen reference-counted fields each).
     var counted = 0
-    for i in verdicts.indices where causes.contains(verdicts[i].cause) || details.contains(verdicts[i].detail) {
+    for i in verdicts.indices where causes.contains(verdicts.detail(at: i).cause) || details.contains(verdicts.detail(at: i)) {
       counted += 1
     }
     return counted > maxGone

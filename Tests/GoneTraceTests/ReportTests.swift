@@ -99,7 +99,7 @@ import Testing
   @Test func jsonReportsAreTheSameOnAnyNumberOfThreads() {
     var a = Analyzer.run(paths: [Fixture.repo.appendingPathComponent("samples").path], options: AnalysisOptions())
     #expect(a.verdicts.count == 29)
-    a.verdicts = Array(repeatElement(a.verdicts, count: 100).joined())
+    a.verdicts = VerdictList(Array(repeatElement(a.verdicts, count: 100).joined()))
     var one = ReportContext(version: "test", generatedAt: 0)
     one.threads = 1
     var three = one

@@ -5,10 +5,10 @@ public struct GoneCounts: Sendable, Equatable, Codable {
 
   public init() {}
 
-  public init(_ verdicts: [Verdict]) {
-    // Read in place and counted by case: `for v in verdicts` copied every verdict.
+  public init(_ verdicts: VerdictList) {
+    // Counted by case from the list's details: reading each verdict copied (or read back) all of it.
     var counts: [Detail: Int] = [:]
-    for i in verdicts.indices { counts[verdicts[i].detail, default: 0] += 1 }
+    for i in verdicts.indices { counts[verdicts.detail(at: i), default: 0] += 1 }
     for (detail, n) in counts { byDetail[detail.rawValue] = n }
   }
 

@@ -41,7 +41,7 @@ public struct Analysis: Sendable {
   public var timelines: [String: ConnectionTimeline]
   /// How many connections the logs show.
   public var connectionsSeen: Int
-  public var verdicts: [Verdict]
+  public var verdicts: VerdictList
   public var timeRange: ClosedRange<EpochMillis>?
   /// With `retainWindow`: the events that yielded facts, for the next incremental run.
   public var retained: [RetainedEvent] = []
@@ -106,14 +106,14 @@ public enum Analyzer {
   /// What reading and deciding gave, before it is summed up into an `Analysis`.
   struct PassResult {
     var results: [InputResult]
-    var verdicts: [Verdict]
+    var verdicts: VerdictList
     var connectionsSeen: Int
     var duplicateGoneLines: [DuplicateLine]
     var timelines: [String: ConnectionTimeline] = [:]
     /// Replayed events (`--state`), retained again.
     var replayed: [RetainedEvent] = []
 
-    init(results: [InputResult], verdicts: [Verdict], connectionsSeen: Int, duplicateGoneLines: [DuplicateLine]) {
+    init(results: [InputResult], verdicts: VerdictList, connectionsSeen: Int, duplicateGoneLines: [DuplicateLine]) {
       self.results = results
       self.verdicts = verdicts
       self.connectionsSeen = connectionsSeen
@@ -149,7 +149,7 @@ public enum Analyzer {
     let verdicts = Classifier(skew: options.correlation.skew).classify(draining: &correlation, threads: options.threads,
       minimumShare: options.minimumShare)
     MemoryTrace.mark("classified")
-    var pass = PassResult(results: results, verdicts: verdicts, connectionsSeen: correlation.timelines.count,
+    var pass = PassResult(results: results, verdicts: VerdictList(verdicts), connectionsSeen: correlation.timelines.count,
       duplicateGoneLines: correlation.duplicateGoneLines)
     pass.replayed = replayed
     if options.keepsTimelines {

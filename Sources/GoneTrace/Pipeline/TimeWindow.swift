@@ -60,7 +60,7 @@ extension Analysis {
   /// The same analysis reporting only the 410s inside `window`.
   public func restricted(to window: TimeWindow) -> Analysis {
     var a = self
-    a.verdicts = verdicts.filter { window.contains($0.time) }
+    a.verdicts = verdicts.filtered { window.contains($0.time) }
     return a
   }
 }

@@ -28,7 +28,7 @@ import Darwin
 enum WindowedPass {
   struct Outcome {
     var results: [Analyzer.InputResult]
-    var verdicts: [Verdict]
+    var verdicts: VerdictList
     var connectionsSeen: Int
     var duplicateGoneLines: [DuplicateLine]
     var windows: Int
@@ -94,27 +94,39 @@ enum WindowedPass {
       }
       let collector = SliceCollector(plans)
       let cores = (slices + slicing.coreSlices - 1) / slicing.coreSlices
-      var read = 0
-      var verdicts: [Verdict] = []
+      func extent(_ core: Int) -> (core: Range<Int>, window: Range<Int>) {
+        let coreSlices = (core * slicing.coreSlices)..<min(slices, (core + 1) * slicing.coreSlices)
+        return (coreSlices, max(0, coreSlices.lowerBound - slicing.marginSlices)
+          ..< min(slices, coreSlices.upperBound + slicing.marginSlices))
+      }
+      // Slices are read on every worker, a window's worth ahead: the next window's new slices
+      // while this one is decided (its correlation is mostly one thread, and the other core
+      // would wait).
+      let reading = DispatchGroup()
+      func read(_ range: Range<Int>) {
+        let work = range.flatMap { k in plans.indices.map { (file: $0, slice: k) } }
+        let next = Counter()
+        DispatchQueue.global().async(group: reading) {
+          DispatchQueue.concurrentPerform(iterations: min(threads, max(1, work.count))) { w in
+            while let j = next.take(below: work.count) {
+              let (i, k) = work[j]
+              collector.add(i, slice: k, ChunkedReader.read(plans[i], piece: k, recognizer: workers[w].recognizer,
+                buffer: workers[w].buffer, options: options, timeBounds: bounds(ofSlice: k)))
+            }
+          }
+        }
+      }
+      read(0..<extent(0).window.upperBound)
+      var verdicts = VerdictList.spilling()
       var connectionsSeen = 0
       var duplicates: [DuplicateLine] = []
       var duplicatesSeen = Set<DuplicateLine>()
+      var settled = SettledConnections()
       for core in 0..<cores {
-        let coreSlices = (core * slicing.coreSlices)..<min(slices, (core + 1) * slicing.coreSlices)
-        let window = max(0, coreSlices.lowerBound - slicing.marginSlices)
-          ..< min(slices, coreSlices.upperBound + slicing.marginSlices)
-        // Read what this window needs and the earlier ones did not, on every worker.
-        let work = (read..<window.upperBound).flatMap { k in plans.indices.map { (file: $0, slice: k) } }
-        let next = Counter()
-        DispatchQueue.concurrentPerform(iterations: min(threads, max(1, work.count))) { w in
-          while let j = next.take(below: work.count) {
-            let (i, k) = work[j]
-            collector.add(i, slice: k, ChunkedReader.read(plans[i], piece: k, recognizer: workers[w].recognizer,
-              buffer: workers[w].buffer, options: options, timeBounds: bounds(ofSlice: k)))
-          }
-        }
-        read = window.upperBound
+        let (coreSlices, window) = extent(core)
+        reading.wait()
         if collector.outOfBounds { return nil }
+        if core + 1 < cores { read(window.upperBound..<extent(core + 1).window.upperBound) }
         // The window's state; the slices no later window reads are moved in, not copied.
         let nextWindowStart = coreSlices.upperBound - slicing.marginSlices
         var state = CorrelationState()
@@ -123,15 +135,30 @@ enum WindowedPass {
         var correlation = (consume state).correlate(options.correlation, threads: options.threads,
           minimumShare: options.minimumShare)
         for d in correlation.duplicateGoneLines where duplicatesSeen.insert(d).inserted { duplicates.append(d) }
-        let decided = Classifier(skew: options.correlation.skew).classify(draining: &correlation,
-          threads: options.threads, minimumShare: options.minimumShare)
-        // The core's share: verdicts, and connections first logged, in its stretch of time
-        // (the first core from the beginning of time, the last to its end).
+        // The core's share: its calls, and the connections first logged, in its stretch of time
+        // (the first core from the beginning of time, the last to its end). The margins' calls
+        // are decided by the windows whose cores they are in.
         let from = core == 0 ? EpochMillis.min : sliceStart(coreSlices.lowerBound)
         let to = core == cores - 1 ? EpochMillis.max : sliceStart(coreSlices.upperBound)
-        verdicts += decided.lazy.filter { $0.time >= from && $0.time < to }
-        connectionsSeen += correlation.timelines.values.lazy.filter { $0.firstLoggedAt >= from && $0.firstLoggedAt < to }
-          .count
+        correlation.calls.removeAll { $0.time < from || $0.time >= to }
+        for t in correlation.timelines.values where t.firstLoggedAt >= from && t.firstLoggedAt < to {
+          connectionsSeen += 1
+          settled.add(t)
+        }
+        // A call to a connection this window does not show whole (one logged before the window
+        // began: a backend posting to an id it kept) is decided on the timeline the window of
+        // its first record wrote away, as one pass would decide it.
+        let windowStart = window.lowerBound == 0 ? EpochMillis.min : sliceStart(window.lowerBound)
+          + TimeSlicing.disorderMillis
+        for call in correlation.calls {
+          guard let id = call.target, (correlation.timelines[id]?.firstLoggedAt ?? .min) < windowStart,
+            let t = settled.timeline(id)
+          else { continue }
+          correlation.timelines[id] = t
+        }
+        // Written away as they are decided: kept, they would grow with the logs.
+        verdicts.append(contentsOf: Classifier(skew: options.correlation.skew).classify(draining: &correlation,
+          threads: options.threads, minimumShare: options.minimumShare))
         let doomed = Doomed(correlation)
         DispatchQueue.global().async { doomed.free() }
         MemoryTrace.mark("window \(core + 1) of \(cores): classified")

@@ -105,7 +105,7 @@ public enum HTMLReport {
   }
 
   /// A stacked column per time bucket, one colour per cause.
-  static func timeline(_ verdicts: [Verdict]) -> String {
+  static func timeline(_ verdicts: VerdictList) -> String {
     let width = 900.0, height = 160.0, left = 36.0, bottom = 22.0
     let times = verdicts.map(\.time)
     let start = times.min()!, end = max(times.max()!, start + 1)

@@ -102,7 +102,7 @@ public enum IncrementalRun {
         reported.append(RunState.Reported(key: key, time: v.time))
       }
     }
-    analysis.verdicts = fresh
+    analysis.verdicts = VerdictList(fresh)
 
     var state = RunState(writtenBy: version, savedAt: now)
     state.newestEvent = newest

@@ -34,6 +34,11 @@ public struct LineText: Sendable, Hashable, Comparable, CustomStringConvertible 
     byteCount = string.utf8.count
   }
 
+  init(storage: Storage, byteCount: Int) {
+    self.storage = storage
+    self.byteCount = byteCount
+  }
+
   init(stored store: TextStore, offset: Int64, hash: UInt64, byteCount: Int) {
     storage = .stored(store, offset: offset, hash: hash)
     self.byteCount = byteCount
