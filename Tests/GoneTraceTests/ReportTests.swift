@@ -119,6 +119,24 @@ import Testing
     #expect(texts.joined() == (0..<1_000).map { "\($0);" }.joined())
   }
 
+  /// Verdicts written to a temporary store (as a windowed run keeps them) read back as they
+  /// were: every field, evidence lines included, so every report is the same.
+  @Test func spilledVerdictsReportWhatWasDecided() {
+    let a = Analyzer.run(paths: [Fixture.repo.appendingPathComponent("samples").path], options: AnalysisOptions())
+    #expect(a.verdicts.count == 29)
+    var spilled = a
+    spilled.verdicts = VerdictList.spilling()
+    spilled.verdicts.append(contentsOf: a.verdicts)
+    let context = ReportContext(version: "test", generatedAt: 0)
+    for format in ReportFormat.allCases {
+      #expect(format.render(spilled, context) == format.render(a, context), "\(format)")
+    }
+    #expect(spilled.verdicts.indices.map { spilled.verdicts.detail(at: $0) } == a.verdicts.map(\.detail))
+    let closed = spilled.verdicts.filtered { $0.detail == .clientClosed }
+    #expect(closed.count == a.verdicts.filter { $0.detail == .clientClosed }.count)
+    #expect(closed.count > 0 && closed.allSatisfy { $0.detail == .clientClosed })
+  }
+
   /// The three machine formats say the same thing: same verdicts in the same order.
   @Test func jsonJSONLinesAndCSVAgree() throws {
     let json = try #require(try JSONSerialization.jsonObject(with: Self.render(.json).stdout) as? [String: Any])

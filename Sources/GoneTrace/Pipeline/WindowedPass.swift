@@ -125,7 +125,10 @@ enum WindowedPass {
       for core in 0..<cores {
         let (coreSlices, window) = extent(core)
         reading.wait()
-        if collector.outOfBounds { return nil }
+        if collector.outOfBounds {
+          MemoryTrace.mark("windows: an input is out of time order, read in one pass instead")
+          return nil
+        }
         if core + 1 < cores { read(window.upperBound..<extent(core + 1).window.upperBound) }
         // The window's state; the slices no later window reads are moved in, not copied.
         let nextWindowStart = coreSlices.upperBound - slicing.marginSlices
