@@ -18,8 +18,11 @@ import Darwin
 /// merge commutatively, so a window's state is the one reading its stretch of the files would
 /// give. The cores' verdicts, each sorted as one run sorts them, come out in time order.
 ///
-/// What differs from one pass, by design: a verdict whose evidence lies farther from its call
-/// than the margin (a post to a connection closed more than 2 h 30 min before: `never-seen` here).
+/// Each connection's finished timeline is written away by the window of its first record
+/// (`SettledConnections`), so a post to an id closed hours before is decided as one pass would.
+/// What can still differ from one pass (docs/streaming-correlator.md, "Session 24"): a newer
+/// connection of the client opened more than a margin before the post, its close never logged;
+/// a line placed in an invocation whose START is more than a margin before it.
 ///
 /// Only for inputs that can be cut (regular uncompressed line-shaped files in time order): `run`
 /// returns nil for anything else, and the caller reads everything at once. A file found out of
