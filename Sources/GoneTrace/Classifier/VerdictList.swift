@@ -6,7 +6,7 @@
 /// temporary store as they are decided (`spilling`), keeping 8 bytes per verdict, and reports
 /// read them back one at a time. Evidence lines stay where they were (a `TextStore`, an input
 /// file): only their place is written.
-public struct VerdictList: RandomAccessCollection, Sendable, ExpressibleByArrayLiteral {
+public struct VerdictList: RandomAccessCollection, Sendable {
   private var kept: [Verdict] = []
   private var spill: RecordSpill?
   private var offsets: [Int64] = []
@@ -14,13 +14,12 @@ public struct VerdictList: RandomAccessCollection, Sendable, ExpressibleByArrayL
   /// with (read without reading the verdict back).
   private var spilledDetails: [Detail] = []
 
-  public init(_ verdicts: [Verdict]) { kept = verdicts }
-  public init(arrayLiteral verdicts: Verdict...) { kept = verdicts }
+  public init(_ verdicts: [Verdict] = []) { kept = verdicts }
 
-  /// An empty list that writes what is appended to a temporary store (`directory`: as `TextStore`).
-  static func spilling(directory: String? = nil) -> VerdictList {
+  /// An empty list that writes what is appended to a temporary store (in `$TMPDIR`, as `TextStore`).
+  static func spilling() -> VerdictList {
     var list = VerdictList()
-    list.spill = RecordSpill(directory: directory)
+    list.spill = RecordSpill()
     return list
   }
 

@@ -74,7 +74,7 @@ public enum Analyzer {
     // Events replayed from a `--state` file belong to no slice: such runs are one pass.
     let pass: PassResult
     if replay.isEmpty, let windowed = WindowedPass.run(inputs, options: options) {
-      pass = PassResult(windowed)
+      pass = windowed
     } else {
       pass = onePass(inputs, options: options, replay: replay, extraInputs: extraInputs)
     }
@@ -118,11 +118,6 @@ public enum Analyzer {
       self.verdicts = verdicts
       self.connectionsSeen = connectionsSeen
       self.duplicateGoneLines = duplicateGoneLines
-    }
-
-    init(_ windowed: WindowedPass.Outcome) {
-      self.init(results: windowed.results, verdicts: windowed.verdicts, connectionsSeen: windowed.connectionsSeen,
-        duplicateGoneLines: windowed.duplicateGoneLines)
     }
   }
 

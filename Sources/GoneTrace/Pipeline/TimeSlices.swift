@@ -83,7 +83,7 @@ struct EventProbe {
   /// The offset where events timed `time` or later start: the first event line at or after
   /// `lowerBound` whose time is at least `time` (the file's size when none is). In a file out of
   /// time order this is somewhere; reading checks the times (`ChunkedReader.read`'s bounds).
-  func cut(at time: EpochMillis, from lowerBound: Int64) -> Int64? {
+  func cut(at time: EpochMillis, from lowerBound: Int64) -> Int64 {
     var lo = lowerBound, hi = size
     // Invariant: the first event at or after `hi` is timed `time` or later (or there is none);
     // the first event at or after `lo` may not be. Binary search down to a few windows, then step.

@@ -29,15 +29,7 @@ import Darwin
 /// time order while reading (an event more than `TimeSlicing.disorderMillis` outside its slice)
 /// also returns nil, and the run starts over in one pass.
 enum WindowedPass {
-  struct Outcome {
-    var results: [Analyzer.InputResult]
-    var verdicts: VerdictList
-    var connectionsSeen: Int
-    var duplicateGoneLines: [DuplicateLine]
-    var windows: Int
-  }
-
-  static func run(_ inputs: [Input], options: AnalysisOptions) -> Outcome? {
+  static func run(_ inputs: [Input], options: AnalysisOptions) -> Analyzer.PassResult? {
     guard let slicing = options.slicing, !options.keepsTimelines, !inputs.isEmpty,
       let cut = Cut.make(inputs, slicing: slicing, options: options)
     else { return nil }
@@ -72,8 +64,7 @@ enum WindowedPass {
         let probe = EventProbe(fd: file.fd, size: file.size)
         var starts: [Int64] = [0]
         for k in 1..<slices {
-          guard let at = probe.cut(at: first + EpochMillis(k) * slicing.sliceMillis, from: starts.last!) else { return nil }
-          starts.append(max(at, starts.last!))
+          starts.append(max(probe.cut(at: first + EpochMillis(k) * slicing.sliceMillis, from: starts.last!), starts.last!))
         }
         plans.append(file.plan(input: inputs[i], index: i, starts: starts))
       }
@@ -88,7 +79,7 @@ enum WindowedPass {
         ... (k == slices - 1 ? .max : sliceStart(k + 1) + TimeSlicing.disorderMillis)
     }
 
-    func run(options: AnalysisOptions) -> Outcome? {
+    func run(options: AnalysisOptions) -> Analyzer.PassResult? {
       let threads = max(1, options.threads)
       // Made once for the whole run (a recognizer compiles its rules and opens its evidence
       // store), each used by one thread at a time: worker w of every read.
@@ -169,8 +160,8 @@ enum WindowedPass {
         DispatchQueue.global().async { doomed.free() }
         MemoryTrace.mark("window \(core + 1) of \(cores): classified")
       }
-      return Outcome(results: collector.finished(), verdicts: verdicts, connectionsSeen: connectionsSeen,
-        duplicateGoneLines: duplicates, windows: cores)
+      return Analyzer.PassResult(results: collector.finished(), verdicts: verdicts, connectionsSeen: connectionsSeen,
+        duplicateGoneLines: duplicates)
     }
   }
 }
