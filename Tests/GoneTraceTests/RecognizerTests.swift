@@ -225,6 +225,28 @@ func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool =
     #expect(checked > 1_000)  // the texts did hold keys
   }
 
+  /// The rule loop (one anchor-byte walk per rare byte, else `memmem`) finds exactly the
+  /// literals a plain search finds. Random texts made of the built-in literals, pieces of them
+  /// and filler, in any order.
+  @Test func prefiltersFindWhatAPlainSearchFinds() {
+    let rules = RuleSet.builtin
+    let recognizer = Recognizer(rules: rules)
+    var rng = SystemRandomNumberGenerator()
+    let pieces: [[UInt8]] = rules.prefilters + rules.prefilters.map { Array($0.dropLast()) }
+      + rules.prefilters.map { Array($0.dropFirst()) } + ["x", " ", "\t", "410", "G", "one"].map { Array($0.utf8) }
+    var present = 0
+    for _ in 0..<3_000 {
+      let text = (0..<Int.random(in: 1...6, using: &rng)).flatMap { _ in pieces.randomElement(using: &rng)! }
+      let found = text.withUnsafeBytes { recognizer.searchedLiterals(in: $0) }
+      for (id, isFound) in found {
+        let expected = text.contains(rules.prefilters[id])
+        #expect(isFound == expected, "\(String(decoding: rules.prefilters[id], as: UTF8.self)) in \(String(decoding: text, as: UTF8.self))")
+        if expected { present += 1 }
+      }
+    }
+    #expect(present > 1_000)  // the texts did hold literals
+  }
+
   /// The rule loop's flat lists give back the lists they were made of, empty ones included.
   @Test func flatListsHoldTheirLists() {
     let lists: [[Int]] = [[], [1, 2, 3], [], [4], (0..<1000).map { $0 * 7 }, []]

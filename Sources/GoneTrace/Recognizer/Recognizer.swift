@@ -351,6 +351,18 @@ public final class Recognizer {
     }
   }
 
+  /// Whether `m` holds each prefilter literal a rule searches for (not only at its start), as
+  /// the rule loop decides it: anchor-byte walks, `memmem`. For tests, which compare it
+  /// with a plain search.
+  func searchedLiterals(in m: UnsafeRawBufferPointer) -> [Int: Bool] {
+    literalState.update(repeating: 0, count: literalCount)
+    var found: [Int: Bool] = [:]
+    for index in prefilterIDs.indices where !anchored[index] {
+      found[prefilterIDs[index]] = prefilterPasses(index, m, bodyStart: 0)
+    }
+    return found
+  }
+
   @inline(__always)
   private func prefilterPasses(_ index: Int, _ m: UnsafeRawBufferPointer, bodyStart: Int) -> Bool {
     let id = prefilterIDs[index]
