@@ -3,13 +3,13 @@
 /// A long run's verdicts are the one part of its memory that grows with the logs: about 1.4 KB
 /// each (their ids, explanation, client and evidence), one per 410, and a busy API's day holds
 /// tens of thousands. So a windowed run (`WindowedPass`) writes each window's verdicts to a
-/// temporary store as they are decided (`spilling`), keeping 8 bytes per verdict, and reports
-/// read them back one at a time. Evidence lines stay where they were (a `TextStore`, an input
-/// file): only their place is written.
+/// temporary store as they are decided (`spilling`), keeping where each is (16 bytes) and its
+/// detail, and reports read them back one at a time, one read each. Evidence lines stay where
+/// they were (a `TextStore`, an input file): only their place is written.
 public struct VerdictList: RandomAccessCollection, Sendable {
   private var kept: [Verdict] = []
   private var spill: RecordSpill?
-  private var offsets: [Int64] = []
+  private var places: [RecordSpill.Place] = []
   /// Each spilled verdict's detail, for the counts every report and the exit status start
   /// with (read without reading the verdict back).
   private var spilledDetails: [Detail] = []
@@ -24,16 +24,16 @@ public struct VerdictList: RandomAccessCollection, Sendable {
   }
 
   public var startIndex: Int { 0 }
-  public var endIndex: Int { spill == nil ? kept.count : offsets.count }
+  public var endIndex: Int { spill == nil ? kept.count : places.count }
 
   public subscript(i: Int) -> Verdict {
     guard let spill else { return kept[i] }
-    return spill.readVerdict(at: offsets[i])
+    return spill.readVerdict(at: places[i])
   }
 
   mutating func append(_ verdict: Verdict) {
     if let spill {
-      offsets.append(spill.write(verdict))
+      places.append(spill.write(verdict))
       spilledDetails.append(verdict.detail)
     } else {
       kept.append(verdict)
@@ -49,7 +49,7 @@ public struct VerdictList: RandomAccessCollection, Sendable {
     guard spill != nil else { return VerdictList(kept.filter(isIncluded)) }
     var list = self
     let included = indices.filter { isIncluded(self[$0]) }
-    list.offsets = included.map { offsets[$0] }
+    list.places = included.map { places[$0] }
     list.spilledDetails = included.map { spilledDetails[$0] }
     return list
   }
@@ -59,7 +59,7 @@ public struct VerdictList: RandomAccessCollection, Sendable {
 }
 
 extension RecordSpill {
-  func write(_ v: Verdict) -> Int64 {
+  func write(_ v: Verdict) -> Place {
     write { w in
       w.int(v.time)
       w.string(v.operation)
@@ -86,8 +86,8 @@ extension RecordSpill {
     }
   }
 
-  func readVerdict(at offset: Int64) -> Verdict {
-    read(at: offset) { r in
+  func readVerdict(at place: Place) -> Verdict {
+    read(at: place) { r in
       let time = r.int() ?? 0
       let operation = r.string(), connectionId = r.string(), lambda = r.string(), sdk = r.string()
       let detail = Detail.allCases[min(Int(r.byte()), Detail.allCases.count - 1)]

@@ -747,7 +747,7 @@ extension CorrelationState {
       calls[i].time = calls[i].facts.map(\.time).min() ?? calls[i].time
       calls[i].sdkRequestId = calls[i].facts.lazy.compactMap(\.fields.sdkRequestId).first
       calls[i].operation = calls[i].facts.lazy.compactMap(\.fields.operation).first
-        ?? calls[i].facts.lazy.compactMap { GoneCall.operationNamed(in: $0.text) }.first
+        ?? calls[i].facts.lazy.compactMap(\.fields.namedOperation).first
       if calls[i].target != nil { calls[i].targetSource = .ownLine }
     }
     return calls
@@ -793,10 +793,15 @@ extension GoneCall {
   ]
 
   static func operationNamed(in text: String) -> String? {
-    // Byte search, not Foundation's locale-aware `contains` (this runs for every call's lines).
     var text = text
-    return text.withUTF8 { t in
-      operations.first { op in op.0.utf8.withContiguousStorageIfAvailable { Bytes.contains(UnsafeRawBufferPointer(t), UnsafeRawBufferPointer($0)) } ?? false }?.1
-    }
+    return text.withUTF8 { operationNamed(in: UnsafeRawBufferPointer($0)) }
+  }
+
+  /// Byte search, not Foundation's locale-aware `contains`. On a line's raw bytes it finds what
+  /// it finds in the line's text: the names are ASCII, which repairing ill-formed UTF-8 never touches.
+  static func operationNamed(in bytes: UnsafeRawBufferPointer) -> String? {
+    operations.first { op in
+      op.0.utf8.withContiguousStorageIfAvailable { Bytes.contains(bytes, UnsafeRawBufferPointer($0)) } ?? false
+    }?.1
   }
 }

@@ -3,15 +3,15 @@
 /// that 410 needs the connection's whole timeline, which the window of the post no longer holds.
 /// Each connection is written once, by the window whose core it was first logged in (its
 /// timeline is whole there: a connection lives at most 2 hours, less than a margin); memory
-/// keeps only where each one is (an id and an offset per connection).
+/// keeps only where each one is (an id and a place per connection).
 struct SettledConnections {
   private let spill = RecordSpill()
-  private var offsets: [String: Int64] = [:]
+  private var places: [String: RecordSpill.Place] = [:]
 
-  var count: Int { offsets.count }
+  var count: Int { places.count }
 
   mutating func add(_ t: ConnectionTimeline) {
-    offsets[t.connectionId] = spill.write { w in
+    places[t.connectionId] = spill.write { w in
       w.string(t.connectionId)
       for list in [t.connects, t.messages, t.disconnects] {
         w.int(Int64(list.count))
@@ -30,8 +30,8 @@ struct SettledConnections {
   }
 
   func timeline(_ id: String) -> ConnectionTimeline? {
-    guard let offset = offsets[id] else { return nil }
-    return spill.read(at: offset) { r in
+    guard let place = places[id] else { return nil }
+    return spill.read(at: place) { r in
       var t = ConnectionTimeline(connectionId: r.string() ?? id)
       var lists: [[RequestRecord]] = []
       for _ in 0..<3 {

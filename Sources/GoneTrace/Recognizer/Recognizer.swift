@@ -326,7 +326,13 @@ public final class Recognizer {
     } else {
       text = Recognizer.evidenceText(m, maxBytes: maxEvidenceBytes, store: onlyMessages ? nil : textStore)
     }
-    for i in first..<kept where isShown(facts[i].kind) { facts[i].body = text }
+    for i in first..<kept where isShown(facts[i].kind) {
+      facts[i].body = text
+      if facts[i].kind == .gone {
+        // The line as shown: its first `maxEvidenceBytes` (the ellipsis names no operation).
+        facts[i].fields.namedOperation = GoneCall.operationNamed(in: UnsafeRawBufferPointer(rebasing: m.prefix(maxEvidenceBytes)))
+      }
+    }
   }
 
   /// The message as evidence, kept in `store` (or as a string without one): cut to `maxBytes`

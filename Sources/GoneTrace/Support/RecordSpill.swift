@@ -3,6 +3,12 @@
 /// Evidence points at the objects that hold its lines; those are kept here and written as their
 /// number, so evidence read back shows the very same lines.
 final class RecordSpill: @unchecked Sendable {
+  /// Where a record is kept: memory holds this, so that one read fetches the record.
+  struct Place: Sendable {
+    var offset: Int64
+    var length: Int
+  }
+
   private let store: TextStore
   private var holders: [AnyObject] = []
   private var holderNumbers: [ObjectIdentifier: UInt32] = [:]
@@ -11,30 +17,36 @@ final class RecordSpill: @unchecked Sendable {
   init(directory: String? = nil) { store = TextStore(directory: directory) }
 
   /// Writes what `body` writes, as one record; returns where it is.
-  func write(_ body: (inout ByteWriter) -> Void) -> Int64 {
+  func write(_ body: (inout ByteWriter) -> Void) -> Place {
     var w = ByteWriter()
-    w.int(0)  // the length, filled in below: `read` learns how much to fetch before decoding
     body(&w)
-    let length = Int64(w.bytes.count - 8).littleEndian
-    withUnsafeBytes(of: length) { for (i, b) in $0.enumerated() { w.bytes[i] = b } }
-    return w.bytes.withUnsafeBytes { store.appendBlock($0) }
+    return w.bytes.withUnsafeBytes { Place(offset: store.appendBlock($0), length: $0.count) }
   }
 
-  func read<T>(at offset: Int64, _ body: (inout ByteReader) -> T) -> T {
-    let length = store.withBytes(at: offset, count: 8) { $0.count == 8 ? Int($0.loadUnaligned(as: Int64.self)) : 0 }
-    return store.withBytes(at: offset + 8, count: length) { raw in
+  func read<T>(at place: Place, _ body: (inout ByteReader) -> T) -> T {
+    store.withBytes(at: place.offset, count: place.length) { raw in
       var r = ByteReader(raw: raw)
       return body(&r)
     }
   }
 
-  private func number(of holder: AnyObject) -> UInt32 {
+  /// The number `holder` is written as. The evidence of one record mostly shares a holder (an
+  /// input file, an evidence store): the writer remembers the last one, and skips the lock.
+  private func number(of holder: AnyObject, _ w: inout ByteWriter) -> UInt32 {
+    let id = ObjectIdentifier(holder)
+    if let last = w.lastHolder, last.id == id { return last.number }
     lock.lock()
     defer { lock.unlock() }
-    if let n = holderNumbers[ObjectIdentifier(holder)] { return n }
-    holders.append(holder)
-    holderNumbers[ObjectIdentifier(holder)] = UInt32(holders.count - 1)
-    return UInt32(holders.count - 1)
+    let n: UInt32
+    if let known = holderNumbers[id] {
+      n = known
+    } else {
+      holders.append(holder)
+      n = UInt32(holders.count - 1)
+      holderNumbers[id] = n
+    }
+    w.lastHolder = (id, n)
+    return n
   }
 
   private func holder(_ n: Int) -> AnyObject {
@@ -55,12 +67,12 @@ final class RecordSpill: @unchecked Sendable {
       w.string(s)
     case .stored(let store, let offset, let hash):
       w.byte(1)
-      w.int(Int64(number(of: store)))
+      w.int(Int64(number(of: store, &w)))
       w.int(offset)
       w.int(Int64(bitPattern: hash))
     case .source(let file, let offset, let hash, let cut):
       w.byte(cut ? 3 : 2)
-      w.int(Int64(number(of: file)))
+      w.int(Int64(number(of: file, &w)))
       w.int(offset)
       w.int(Int64(bitPattern: hash))
     }
@@ -124,7 +136,13 @@ final class RecordSpill: @unchecked Sendable {
 /// Little-endian fields, for `RecordSpill`: an optional integer is `Int64.min` when nil, an
 /// optional string its UTF-8 length (-1 when nil) then its bytes.
 struct ByteWriter {
+  /// A verdict or a connection's timeline is a few hundred bytes to a few KB: room for most, so
+  /// that a record is not copied as it grows.
   var bytes: [UInt8] = []
+  /// The holder `RecordSpill` last numbered for this record.
+  fileprivate var lastHolder: (id: ObjectIdentifier, number: UInt32)?
+
+  init() { bytes.reserveCapacity(1024) }
 
   mutating func byte(_ b: UInt8) { bytes.append(b) }
 
