@@ -55,12 +55,14 @@ struct LineEventDecoder: EnvelopeDecoder {
 
   /// Where `message` starts in the file, when it lies in the chunk being fed (a line carried
   /// over from the chunk before lives in the assembler's buffer: it has none).
+  @inline(__always)
   private func fileOffset(of message: UnsafeRawBufferPointer) -> Int64? {
     guard let fileBase, isInChunk(message) else { return nil }
     return fileBase + fed + Int64(message.baseAddress! - chunk!.baseAddress!)
   }
 
   /// Whether `message` is a view into the chunk being fed.
+  @inline(__always)
   private func isInChunk(_ message: UnsafeRawBufferPointer) -> Bool {
     guard let chunk, let base = message.baseAddress, let start = chunk.baseAddress else { return false }
     return base >= start && base + message.count <= start + chunk.count
