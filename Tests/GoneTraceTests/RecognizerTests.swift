@@ -247,6 +247,30 @@ func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool =
     #expect(present > 1_000)  // the texts did hold literals
   }
 
+  /// A 410 line's named operation is found by the recognizer on the line's bytes, so that calls
+  /// are assembled without reading lines back: it must be what a search of the line as shown
+  /// finds (every built-in sample, and a line whose name lies past the evidence cut).
+  @Test func namedOperationIsWhatTheShownLineNames() {
+    var named = 0
+    for (_, sample) in Self.ruleSamples {
+      for fact in recognize(sample) where fact.kind == .gone {
+        #expect(fact.fields.namedOperation == GoneCall.operationNamed(in: fact.text), "\(sample)")
+        if fact.fields.namedOperation != nil { named += 1 }
+      }
+    }
+    #expect(named > 5)
+    // samples/lambda-chat-message.log's 410 line (Node.js runtime format), padded past the cut.
+    let padding = String(repeating: "x", count: Recognizer(rules: .builtin).maxEvidenceBytes)
+    let long = "2024-05-09T10:02:40.126Z\tfc553be8-0626-46ac-a2e3-8adc0c30810b\tERROR\tError sending to connection "
+      + "65muq1QQBCMCkog=: GoneException: UnknownError \(padding) PostToConnection"
+    let facts = recognize(long).filter { $0.kind == .gone }
+    #expect(!facts.isEmpty)
+    for fact in facts {
+      #expect(fact.fields.namedOperation == nil)
+      #expect(GoneCall.operationNamed(in: fact.text) == nil)
+    }
+  }
+
   /// The rule loop's flat lists give back the lists they were made of, empty ones included.
   @Test func flatListsHoldTheirLists() {
     let lists: [[Int]] = [[], [1, 2, 3], [], [4], (0..<1000).map { $0 * 7 }, []]
