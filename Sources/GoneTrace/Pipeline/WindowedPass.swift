@@ -59,15 +59,28 @@ enum WindowedPass {
       }
       let slices = Int((last - first) / slicing.sliceMillis) + 1
       guard slicing.pays(slices: slices) else { return nil }
-      var plans: [ChunkedReader.Plan] = []
-      for (i, file) in files.enumerated() {
-        let probe = EventProbe(fd: file.fd, size: file.size)
-        var starts: [Int64] = [0]
-        for k in 1..<slices {
-          starts.append(max(probe.cut(at: first + EpochMillis(k) * slicing.sliceMillis, from: starts.last!), starts.last!))
+      // Files are cut on the workers (each cut is a binary search of small reads: a 1 GB run
+      // waited 0.03 s for them, on one thread, before reading).
+      let start = first
+      let cuts = [[Int64]](unsafeUninitializedCapacity: files.count) { cuts, initialized in
+        nonisolated(unsafe) let cuts = cuts
+        let files = files
+        @Sendable func cut(_ i: Int) {
+          let probe = EventProbe(fd: files[i].fd, size: files[i].size)
+          var starts: [Int64] = [0]
+          for k in 1..<slices {
+            starts.append(max(probe.cut(at: start + EpochMillis(k) * slicing.sliceMillis, from: starts.last!), starts.last!))
+          }
+          (cuts.baseAddress! + i).initialize(to: starts)
         }
-        plans.append(file.plan(input: inputs[i], index: i, starts: starts))
+        if options.threads > 1 {
+          DispatchQueue.concurrentPerform(iterations: files.count, execute: cut)
+        } else {
+          files.indices.forEach(cut)
+        }
+        initialized = files.count
       }
+      let plans = files.indices.map { files[$0].plan(input: inputs[$0], index: $0, starts: cuts[$0]) }
       return Cut(plans: plans, slicing: slicing, start: first, slices: slices)
     }
 
