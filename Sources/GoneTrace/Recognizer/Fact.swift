@@ -317,7 +317,11 @@ public struct Fact: Sendable, Equatable {
     self.fields = fields
     self.body = body
     self.eventId = eventId
-    if kind == .gone, body.byteCount > 0 { self.fields.namedOperation = body.withBytes(GoneCall.operationNamed(in:)) }
+    // The recognizer sets it from the line's bytes (its facts start with an empty body); a fact
+    // built with its line (tests, library users) gets it here.
+    if kind == .gone, body.byteCount > 0 {
+      self.fields.namedOperation = body.withBytes(GoneCall.operationNamed(in:))
+    }
   }
 
   public init(kind: Kind, rule: String, time: EpochMillis, origin: Origin, group: String? = nil, stream: String? = nil,

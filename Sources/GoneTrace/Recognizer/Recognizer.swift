@@ -330,7 +330,8 @@ public final class Recognizer {
       facts[i].body = text
       if facts[i].kind == .gone {
         // The line as shown: its first `maxEvidenceBytes` (the ellipsis names no operation).
-        facts[i].fields.namedOperation = GoneCall.operationNamed(in: UnsafeRawBufferPointer(rebasing: m.prefix(maxEvidenceBytes)))
+        let shown = UnsafeRawBufferPointer(rebasing: m.prefix(maxEvidenceBytes))
+        facts[i].fields.namedOperation = GoneCall.operationNamed(in: shown)
       }
     }
   }
