@@ -72,6 +72,7 @@ import Testing
   /// A line too long to look across is not: the probe reports no event rather than reading the
   /// file to find one (the file is then read whole, not cut).
   @Test func aLineTooLongToLookAcrossEndsTheSearch() {
+    // samples/lambda-chat-message.log's START and END lines, retimed, around a line of 1 MB.
     let head = Array("2024-05-09T10:00:00.000Z START RequestId: fc553be8-0626-46ac-a2e3-8adc0c30810b Version: $LATEST\n".utf8)
     let long = Array(repeating: UInt8(ascii: "x"), count: EventProbe.maxLineBytes + 10) + [0x0A]
     let tail = Array("2024-05-09T10:00:05.000Z END RequestId: fc553be8-0626-46ac-a2e3-8adc0c30810b\n".utf8)
