@@ -247,6 +247,30 @@ func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool =
     #expect(present > 1_000)  // the texts did hold literals
   }
 
+  /// Anchored rules are tried only on lines whose body starts with their literal's first byte
+  /// (the recognizer's rule lists by byte). An execution line's anchored literal may also start
+  /// the whole line, at its `(`, and a line whose body is empty is still tried by such a rule.
+  @Test func anchoredRulesAreTriedWhereverTheirLiteralCanStart() throws {
+    func rule(_ name: String, _ literal: String, _ scope: RuleDefinition.Scope, _ pattern: String) -> RuleDefinition {
+      var r = RuleDefinition(name: name, fact: .target, prefilter: literal, pattern: pattern)
+      r.anchor = .start
+      r.scope = scope
+      return r
+    }
+    let rules = try RuleSet(files: [("mine", RuleFile(version: 1, rules: [
+      rule("body", "Sending to ", .execution, #"Sending to (?<connectionId>[A-Za-z0-9]+=)"#),
+      rule("whole", "(", .execution, #"^\((?<connectionId>[A-Za-z0-9]+=)\) $"#),
+      rule("other", "Sent to ", .other, #"Sent to (?<connectionId>[A-Za-z0-9]+=)"#),
+    ]))])
+    func found(_ line: String) -> [String] { recognize(line, rules: rules).map { "\($0.rule) \($0.fields.connectionId ?? "-")" } }
+    #expect(found("(R1knPH17NjMFftw=) Sending to AAAA1234=") == ["body AAAA1234="])
+    #expect(found("(AAAA1234=) ") == ["whole AAAA1234="])
+    #expect(found("(AAAA1234=) x").isEmpty)
+    #expect(found("Sent to BBBB1234=") == ["other BBBB1234="])
+    #expect(found("xSent to BBBB1234=").isEmpty)
+    #expect(found("(R1knPH17NjMFftw=) Sent to BBBB1234=").isEmpty)  // an execution line: not in its scope
+  }
+
   /// A 410 line's named operation is found by the recognizer on the line's bytes, so that calls
   /// are assembled without reading lines back: it must be what a search of the line as shown
   /// finds (every built-in sample, and a line whose name lies past the evidence cut).
