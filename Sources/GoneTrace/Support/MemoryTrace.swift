@@ -28,16 +28,21 @@ public enum MemoryTrace {
       }
     }
     let heap = heapInUse() / 1024
-    let centiseconds = (ContinuousClock.now - start) / .milliseconds(10)
-    let elapsed = "\(Int(centiseconds) / 100).\(Int(centiseconds) % 100 < 10 ? "0" : "")\(Int(centiseconds) % 100) secs"
+    func seconds(_ centiseconds: Int) -> String {
+      "\(centiseconds / 100).\(centiseconds % 100 < 10 ? "0" : "")\(centiseconds % 100)"
+    }
+    let elapsed = Int((ContinuousClock.now - start) / .milliseconds(10))
     // The process's CPU time (all threads) beside the wall time: where it grows slower than
     // twice the wall time on two cores, a core sat idle.
     var usage = rusage()
+    #if canImport(Glibc)
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    let cpuCentiseconds = (Int(usage.ru_utime.tv_sec) + Int(usage.ru_stime.tv_sec)) * 100
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    let cpu = (Int(usage.ru_utime.tv_sec) + Int(usage.ru_stime.tv_sec)) * 100
       + (Int(usage.ru_utime.tv_usec) + Int(usage.ru_stime.tv_usec)) / 10_000
-    let cpu = "\(cpuCentiseconds / 100).\(cpuCentiseconds % 100 < 10 ? "0" : "")\(cpuCentiseconds % 100)"
-    var line = "memory \(stage()) at \(elapsed) (cpu \(cpu)): rss \(rss), peak \(peak), heap \(heap) kB\n"
+    var line = "memory \(stage()) at \(seconds(elapsed)) secs (cpu \(seconds(cpu))): rss \(rss), peak \(peak), heap \(heap) kB\n"
     _ = line.withUTF8 { write(2, $0.baseAddress, $0.count) }
   }
 }
