@@ -22,7 +22,7 @@ struct LineEventDecoder: EnvelopeDecoder {
   private var chunk: UnsafeRawBufferPointer?
   private var pendingLine = 0
   private var pendingTime: EpochMillis = 0
-  private var pendingStream: String?
+  private var pendingStream = EventStream.inputs
   private var hasPending = false
   private var streams = StreamNameTable()
   private var times = ISO8601LineTimes()
@@ -102,14 +102,14 @@ struct LineEventDecoder: EnvelopeDecoder {
       var after = EnvelopeDetector.skipANSI(body, from: used)
       if after < body.count, body[after] == Bytes.space {
         after += 1
-        var stream = defaultStream
+        var stream = EventStream.inputs
         if layout.streamAfterTime {
           after = EnvelopeDetector.skipANSI(body, from: after)
           let end = Bytes.index(of: Bytes.space, in: body, from: after, to: body.count) ?? body.count
           var nameEnd = end
           // The stream name is coloured too: drop its closing escape.
           if let esc = Bytes.index(of: 0x1B, in: body, from: after, to: end) { nameEnd = esc }
-          stream = streams.name(UnsafeRawBufferPointer(rebasing: body[after..<nameEnd]))
+          stream = .named(streams.name(UnsafeRawBufferPointer(rebasing: body[after..<nameEnd])))
           after = min(end + 1, body.count)
         }
         startEvent(time: time, stream: stream,
@@ -119,7 +119,7 @@ struct LineEventDecoder: EnvelopeDecoder {
       if after < body.count, body[after] == Bytes.tab {
         // A Lambda runtime line (`<time>\t<requestId>\tINFO\t…`) pasted without CloudWatch's own
         // time: the runtime's time is the event's, and the line is the whole message.
-        startEvent(time: time, stream: defaultStream, message: body, line: number, &sink)
+        startEvent(time: time, stream: .inputs, message: body, line: number, &sink)
         return
       }
     }
@@ -145,7 +145,7 @@ struct LineEventDecoder: EnvelopeDecoder {
         message: "lines carry no time; events before the first timed line are placed at "
           + "1970-01-01 and the rest take the time of the line before them"))
     }
-    startEvent(time: embedded ?? lastTime, stream: defaultStream, message: body, line: number, &sink,
+    startEvent(time: embedded ?? lastTime, stream: .inputs, message: body, line: number, &sink,
       ownTime: embedded != nil)
   }
 
@@ -208,7 +208,7 @@ struct LineEventDecoder: EnvelopeDecoder {
   private static let jsonTimeKeys = [ByteLiteral("{\"time\":\""), ByteLiteral("{\"timestamp\":\"")]
 
   private mutating func startEvent<S: EventSink>(
-    time: EpochMillis, stream: String?, message: UnsafeRawBufferPointer, line: Int,
+    time: EpochMillis, stream: EventStream, message: UnsafeRawBufferPointer, line: Int,
     _ sink: inout S, ownTime: Bool = true
   ) {
     if ownTime {
@@ -233,7 +233,7 @@ struct LineEventDecoder: EnvelopeDecoder {
       pendingStream = stream
       hasPending = true
     } else {
-      sink.accept(RawEvent(timestamp: time, hasOwnTime: ownTime, group: nil, stream: stream,
+      sink.accept(RawEvent(timestamp: time, hasOwnTime: ownTime, group: nil, stream: name(of: stream),
         message: Bytes.trimmedEnd(message), origin: Origin(input: input, line: line), eventId: nil,
         fileOffset: fileOffset(of: message)))
     }
@@ -242,7 +242,8 @@ struct LineEventDecoder: EnvelopeDecoder {
   private mutating func flushPending<S: EventSink>(into sink: inout S) {
     guard hasPending else { return }
     hasPending = false
-    let (time, stream, line, offset) = (pendingTime, pendingStream, pendingLine, pendingOffset)
+    let (time, line, offset) = (pendingTime, pendingLine, pendingOffset)
+    let stream = name(of: pendingStream)
     func accept(_ bytes: UnsafeRawBufferPointer) {
       sink.accept(RawEvent(timestamp: time, hasOwnTime: true, group: nil, stream: stream,
         message: Bytes.trimmedEnd(bytes), origin: Origin(input: input, line: line), eventId: nil, fileOffset: offset))
@@ -252,6 +253,24 @@ struct LineEventDecoder: EnvelopeDecoder {
       accept(view)
     } else {
       pending.withUnsafeBytes(accept)
+    }
+  }
+}
+
+/// The stream an event was written to: the input's own (`defaultStream`), else one its line names.
+/// The input's is not copied from line to line: each copy of the name retained and released it,
+/// three times a line.
+enum EventStream {
+  case inputs
+  case named(String)
+}
+
+extension LineEventDecoder {
+  @inline(__always)
+  fileprivate func name(of stream: EventStream) -> String? {
+    switch stream {
+    case .inputs: defaultStream
+    case .named(let name): name
     }
   }
 }

@@ -294,8 +294,18 @@ struct RecognizingSink: EventSink {
   /// `kept`: the event as an earlier run retained it (replayed), retained again as it is rather
   /// than copied (a 2-hour window of a busy API is 36 MB of messages).
   mutating func accept(_ event: RawEvent, kept: RetainedEvent?) {
-    var event = event
-    if linesBefore > 0, let line = event.origin.line { event.origin.line = line + linesBefore }
+    // Copied only to be renumbered: a copy retains and releases its group and stream, for every
+    // line of the run.
+    if linesBefore > 0, let line = event.origin.line {
+      var shifted = event
+      shifted.origin.line = line + linesBefore
+      recognize(shifted, kept: kept)
+    } else {
+      recognize(event, kept: kept)
+    }
+  }
+
+  private mutating func recognize(_ event: RawEvent, kept: RetainedEvent?) {
     events += 1
     if events % Self.progressBatch == 0 { progress?.add(events: Self.progressBatch) }
     if event.hasOwnTime {

@@ -68,43 +68,43 @@ public struct FactFields: Sendable, Equatable, Hashable {
   private var details = OutOfLineDetails()
 
   public var sdkRequestId: String? {
-    get { details.value.sdkRequestId }
+    get { details.read { $0.sdkRequestId } }
     set { details.modify(creating: newValue != nil) { $0.sdkRequestId = newValue } }
   }
   public var operation: String? {
-    get { details.value.operation }
+    get { details.read { $0.operation } }
     set { details.modify(creating: newValue != nil) { $0.operation = newValue } }
   }
   public var status: Int? {
-    get { details.value.status }
+    get { details.read { $0.status } }
     set { details.modify(creating: newValue != nil) { $0.status = newValue } }
   }
   public var connectedAt: EpochMillis? {
-    get { details.value.connectedAt }
+    get { details.read { $0.connectedAt } }
     set { details.modify(creating: newValue != nil) { $0.connectedAt = newValue } }
   }
   public var disconnectStatusCode: Int? {
-    get { details.value.disconnectStatusCode }
+    get { details.read { $0.disconnectStatusCode } }
     set { details.modify(creating: newValue != nil) { $0.disconnectStatusCode = newValue } }
   }
   public var disconnectReason: String? {
-    get { details.value.disconnectReason }
+    get { details.read { $0.disconnectReason } }
     set { details.modify(creating: newValue != nil) { $0.disconnectReason = newValue } }
   }
   public var sourceIp: String? {
-    get { details.value.sourceIp }
+    get { details.read { $0.sourceIp } }
     set { details.modify(creating: newValue != nil) { $0.sourceIp = newValue } }
   }
   public var userAgent: String? {
-    get { details.value.userAgent }
+    get { details.read { $0.userAgent } }
     set { details.modify(creating: newValue != nil) { $0.userAgent = newValue } }
   }
   public var principalId: String? {
-    get { details.value.principalId }
+    get { details.read { $0.principalId } }
     set { details.modify(creating: newValue != nil) { $0.principalId = newValue } }
   }
   var namedOperation: String? {
-    get { details.value.namedOperation }
+    get { details.read { $0.namedOperation } }
     set { details.modify(creating: newValue != nil) { $0.namedOperation = newValue } }
   }
 
@@ -240,7 +240,16 @@ struct OutOfLineDetails: Sendable, Hashable {
   private var box: Box?
   private static let empty = FactDetails()
 
-  /// Borrowed, not copied: reading one field copies that field only.
+  /// One field of the details (nil without details): only that field is copied. (Read through
+  /// `value`, a field copied all of the details first, seven strings retained and released, a
+  /// few times for every request line.)
+  @inline(__always)
+  func read<T>(_ field: (borrowing FactDetails) -> T?) -> T? {
+    guard let box else { return nil }
+    return field(box.value.pointee)
+  }
+
+  /// The details as a whole (equality, hashing).
   var value: FactDetails {
     _read {
       if let box { yield box.value.pointee } else { yield Self.empty }
@@ -322,6 +331,24 @@ public struct Fact: Sendable, Equatable {
     if kind == .gone, body.byteCount > 0 {
       self.fields.namedOperation = body.withBytes(GoneCall.operationNamed(in:))
     }
+  }
+
+  /// A fact of nothing, holding no object: the recognizer appends one and fills it in place
+  /// (`fill`). A fact built aside and appended was copied into the list and the original
+  /// destroyed: a retain and a release of each of its reference-counted fields, two facts a line.
+  static let blank = Fact(kind: .gone, rule: "", time: 0, origin: Origin(input: 0), fields: FactFields(), body: .empty)
+
+  /// Makes this fact the recognizer's: its line is given later (`Recognizer.finish`, shown facts only).
+  mutating func fill(kind: Kind, rule: String, time: EpochMillis, origin: Origin, group: String?, stream: String?,
+    fields: consuming FactFields)
+  {
+    self.kind = kind
+    self.rule = rule
+    self.time = time
+    self.origin = origin
+    self.group = group
+    self.stream = stream
+    self.fields = fields
   }
 
   public init(kind: Kind, rule: String, time: EpochMillis, origin: Origin, group: String? = nil, stream: String? = nil,

@@ -80,11 +80,14 @@ public final class Recognizer {
     names = rules.rules.map(\.definition.name)
     // An anchored literal is looked for where the body starts and, after an execution line's
     // `(<requestId>) ` prefix, at the very start too (`prefilterPasses`): which is always `(`.
+    // (Each rule's scope and anchor byte taken out once: a rule copied is a dozen retains.)
+    let scopes = rules.rules.map(\.scope)
+    let anchorBytes: [UInt8?] = rules.rules.map { rule in
+      rule.anchoredAtStart ? rules.prefilters[rule.prefilterID].first : nil
+    }
     func candidates(scope excluded: RuleDefinition.Scope, startingBody byte: UInt8, or lineStart: UInt8?) -> [Int] {
-      rules.rules.indices.filter { i in
-        let rule = rules.rules[i], literal = rules.prefilters[rule.prefilterID]
-        guard rule.scope != excluded else { return false }
-        return !rule.anchoredAtStart || literal.isEmpty || literal[0] == byte || literal[0] == lineStart
+      scopes.indices.filter { i in
+        scopes[i] != excluded && (anchorBytes[i] == nil || anchorBytes[i] == byte || anchorBytes[i] == lineStart)
       }
     }
     executionRulesByByte = FlatLists((0...255).map { candidates(scope: .other, startingBody: UInt8($0), or: Recognizer.openParen) })
@@ -256,8 +259,9 @@ public final class Recognizer {
         for (field, value) in constantsOf[index] { fields.set(field, raw: value) }
       }
       kindsSeen |= kindBit
-      facts.append(Fact(kind: kinds[index], rule: names[index], time: event.timestamp, origin: event.origin,
-        group: event.group, stream: event.stream, fields: fields, body: LineText.empty))
+      facts.append(Fact.blank)
+      facts[facts.count - 1].fill(kind: kinds[index], rule: names[index], time: event.timestamp, origin: event.origin,
+        group: event.group, stream: event.stream, fields: consume fields)
       if finals[index] { break }
     }
     guard facts.count > first else { return }
