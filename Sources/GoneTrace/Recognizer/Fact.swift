@@ -317,13 +317,8 @@ public struct Fact: Sendable, Equatable {
   public init(kind: Kind, rule: String, time: EpochMillis, origin: Origin, group: String? = nil, stream: String? = nil,
     fields: FactFields, body: LineText, eventId: String? = nil)
   {
-    self.kind = kind
-    self.rule = rule
-    self.time = time
-    self.origin = origin
-    self.group = group
-    self.stream = stream
-    self.fields = fields
+    self.init()
+    fill(kind: kind, rule: rule, time: time, origin: origin, group: group, stream: stream, fields: fields)
     self.body = body
     self.eventId = eventId
     // The recognizer sets it from the line's bytes (its facts start with an empty body); a fact
@@ -336,7 +331,17 @@ public struct Fact: Sendable, Equatable {
   /// A fact of nothing, holding no object: the recognizer appends one and fills it in place
   /// (`fill`). A fact built aside and appended was copied into the list and the original
   /// destroyed: a retain and a release of each of its reference-counted fields, two facts a line.
-  static let blank = Fact(kind: .gone, rule: "", time: 0, origin: Origin(input: 0), fields: FactFields(), body: .empty)
+  static let blank = Fact()
+
+  /// The blank fact.
+  private init() {
+    kind = .gone
+    rule = ""
+    time = 0
+    origin = Origin(input: 0)
+    fields = FactFields()
+    body = .empty
+  }
 
   /// Makes this fact the recognizer's: its line is given later (`Recognizer.finish`, shown facts only).
   mutating func fill(kind: Kind, rule: String, time: EpochMillis, origin: Origin, group: String?, stream: String?,
