@@ -262,7 +262,11 @@ func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool =
       rule("whole", "(", .execution, #"^\((?<connectionId>[A-Za-z0-9]+=)\) $"#),
       rule("other", "Sent to ", .other, #"Sent to (?<connectionId>[A-Za-z0-9]+=)"#),
     ]))])
-    func found(_ line: String) -> [String] { recognize(line, rules: rules).map { "\($0.rule) \($0.fields.connectionId ?? "-")" } }
+    // User rules (the literals are this test's own); the `(<requestId>) ` prefix of execution
+    // lines is log-formats.md §1.2's, the request id the §1.3 sample's.
+    func found(_ line: String) -> [String] {
+      recognize(line, rules: rules).map { "\($0.rule) \($0.fields.connectionId ?? "-")" }
+    }
     #expect(found("(R1knPH17NjMFftw=) Sending to AAAA1234=") == ["body AAAA1234="])
     #expect(found("(AAAA1234=) ") == ["whole AAAA1234="])
     #expect(found("(AAAA1234=) x").isEmpty)

@@ -22,7 +22,7 @@ struct LineEventDecoder: EnvelopeDecoder {
   private var chunk: UnsafeRawBufferPointer?
   private var pendingLine = 0
   private var pendingTime: EpochMillis = 0
-  private var pendingStream = EventStream.inputs
+  private var pendingStream = EventStream.input
   private var hasPending = false
   private var streams = StreamNameTable()
   private var times = ISO8601LineTimes()
@@ -102,7 +102,7 @@ struct LineEventDecoder: EnvelopeDecoder {
       var after = EnvelopeDetector.skipANSI(body, from: used)
       if after < body.count, body[after] == Bytes.space {
         after += 1
-        var stream = EventStream.inputs
+        var stream = EventStream.input
         if layout.streamAfterTime {
           after = EnvelopeDetector.skipANSI(body, from: after)
           let end = Bytes.index(of: Bytes.space, in: body, from: after, to: body.count) ?? body.count
@@ -119,7 +119,7 @@ struct LineEventDecoder: EnvelopeDecoder {
       if after < body.count, body[after] == Bytes.tab {
         // A Lambda runtime line (`<time>\t<requestId>\tINFO\t…`) pasted without CloudWatch's own
         // time: the runtime's time is the event's, and the line is the whole message.
-        startEvent(time: time, stream: .inputs, message: body, line: number, &sink)
+        startEvent(time: time, stream: .input, message: body, line: number, &sink)
         return
       }
     }
@@ -145,7 +145,7 @@ struct LineEventDecoder: EnvelopeDecoder {
         message: "lines carry no time; events before the first timed line are placed at "
           + "1970-01-01 and the rest take the time of the line before them"))
     }
-    startEvent(time: embedded ?? lastTime, stream: .inputs, message: body, line: number, &sink,
+    startEvent(time: embedded ?? lastTime, stream: .input, message: body, line: number, &sink,
       ownTime: embedded != nil)
   }
 
@@ -261,7 +261,7 @@ struct LineEventDecoder: EnvelopeDecoder {
 /// The input's is not copied from line to line: each copy of the name retained and released it,
 /// three times a line.
 enum EventStream {
-  case inputs
+  case input
   case named(String)
 }
 
@@ -269,7 +269,7 @@ extension LineEventDecoder {
   @inline(__always)
   fileprivate func name(of stream: EventStream) -> String? {
     switch stream {
-    case .inputs: defaultStream
+    case .input: defaultStream
     case .named(let name): name
     }
   }

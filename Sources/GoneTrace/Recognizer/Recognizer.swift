@@ -90,7 +90,9 @@ public final class Recognizer {
         scopes[i] != excluded && (anchorBytes[i] == nil || anchorBytes[i] == byte || anchorBytes[i] == lineStart)
       }
     }
-    executionRulesByByte = FlatLists((0...255).map { candidates(scope: .other, startingBody: UInt8($0), or: Recognizer.openParen) })
+    executionRulesByByte = FlatLists((0...255).map {
+      candidates(scope: .other, startingBody: UInt8($0), or: Recognizer.openParen)
+    })
     otherRulesByByte = FlatLists((0...255).map { candidates(scope: .execution, startingBody: UInt8($0), or: nil) })
     kinds = rules.rules.map(\.kind)
     groupsOf = FlatLists(rules.rules.map(\.groups))

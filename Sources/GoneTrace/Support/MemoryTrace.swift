@@ -42,7 +42,8 @@ public enum MemoryTrace {
     #endif
     let cpu = (Int(usage.ru_utime.tv_sec) + Int(usage.ru_stime.tv_sec)) * 100
       + (Int(usage.ru_utime.tv_usec) + Int(usage.ru_stime.tv_usec)) / 10_000
-    var line = "memory \(stage()) at \(seconds(elapsed)) secs (cpu \(seconds(cpu))): rss \(rss), peak \(peak), heap \(heap) kB\n"
+    var line = "memory \(stage()) at \(seconds(elapsed)) secs (cpu \(seconds(cpu))): "
+      + "rss \(rss), peak \(peak), heap \(heap) kB\n"
     _ = line.withUTF8 { write(2, $0.baseAddress, $0.count) }
   }
 }
