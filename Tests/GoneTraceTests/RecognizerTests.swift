@@ -225,7 +225,7 @@ func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool =
     #expect(checked > 1_000)  // the texts did hold keys
   }
 
-  /// The rule loop (one anchor-byte walk per rare byte, else `memmem`) finds exactly the
+  /// The rule loop (one anchor-byte walk per rare byte, else a two-byte search) finds exactly the
   /// literals a plain search finds. Random texts made of the built-in literals, pieces of them
   /// and filler, in any order.
   @Test func prefiltersFindWhatAPlainSearchFinds() {
@@ -306,5 +306,84 @@ func recognize(_ message: String, rules: RuleSet = .builtin, keepContext: Bool =
     defer { flat.deallocate() }
     #expect(flat.count == lists.count)
     for (i, list) in lists.enumerated() { #expect(Array(flat[i]) == list) }
+  }
+  /// The two-byte search says a needle is there exactly when a plain search finds it: every
+  /// haystack length to 80 (both sides of the sixteen-place blocks and of the overlapping last
+  /// block), needles of 1 to 20 bytes planted at every place or cut by one byte, and every
+  /// pair of places in the needle. Bytes from a three-letter alphabet, so partial matches abound.
+  @Test func pairSearchFindsWhatAPlainSearchFinds() {
+    var random = SeededGenerator(seed: 41)
+    func text(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(ascii: "a") + UInt8.random(in: 0...2, using: &random) } }
+    var found = 0, checked = 0
+    var wrong: [String] = []
+    for k in [1, 2, 3, 5, 8, 13, 20] {
+      let needle = text(k)
+      // Every pair for short needles; for longer ones the ends, neighbours and one place twice.
+      let pairs = k <= 3 ? (0..<k).flatMap { i in (0..<k).map { (i, $0) } }
+        : [(0, k - 1), (k - 1, 0), (0, 1), (k / 2, k - 1), (1, 1)]
+      for n in 0...80 {
+        var haystacks = [text(n)]
+        for at in stride(from: 0, through: n - k, by: 1) where n >= k {
+          var h = text(n)
+          h.replaceSubrange(at..<(at + k), with: needle)
+          haystacks.append(h)
+          if k > 1 { h[at + Int.random(in: 0..<k, using: &random)] = UInt8(ascii: "z") }  // one byte off
+          haystacks.append(h)
+        }
+        for h in haystacks {
+          let expected = k <= h.count && (0...(h.count - k)).contains { h[$0..<($0 + k)].elementsEqual(needle) }
+          for pair in pairs {
+            let answer = h.withUnsafeBytes { hb in needle.withUnsafeBytes { Bytes.contains(hb, $0, pair: pair) } }
+            if answer != expected { wrong.append("needle \(needle) pair \(pair) in \(h)") }
+            checked += 1
+          }
+          if expected { found += 1 }
+        }
+      }
+    }
+    let wrongAnswers = wrong.count
+    #expect(wrongAnswers == 0, "the first: \(wrong.first ?? "")")
+    #expect(found > 1_000 && checked > 50_000)
+  }
+
+  /// A quoted value ends at its first quote not escaped by a backslash, as a byte-by-byte walk
+  /// finds it; escaped values are unescaped, a value with no closing quote (a cut line) is none.
+  @Test func quotedValuesEndWhereAByteWalkEndsThem() {
+    var random = SeededGenerator(seed: 7)
+    let alphabet = Array("ab\\\"'".utf8)
+    func walk(_ v: [UInt8], quote: UInt8) -> (end: Int, escaped: Bool)? {
+      var j = 0, escaped = false
+      while j < v.count, v[j] != quote {
+        if v[j] == UInt8(ascii: "\\") {
+          escaped = true
+          j += 1
+        }
+        j += 1
+      }
+      return j < v.count ? (j, escaped) : nil
+    }
+    var values = 0
+    for _ in 0..<4_000 {
+      let quote = Bool.random(using: &random) ? UInt8(ascii: "\"") : UInt8(ascii: "'")
+      let rest = (0..<Int.random(in: 0...12, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+      let line = Array("{\"k\": ".utf8) + [quote] + rest
+      var got: [UInt8]?
+      line.withUnsafeBytes { t in
+        KeyValueExtractor.forEachValue(of: Array("k".utf8), in: t) { value in
+          got = Array(value)
+          return true
+        }
+      }
+      let expected: [UInt8]? = walk(rest, quote: quote).map { end, escaped in
+        let raw = Array(rest[..<end])
+        guard quote == UInt8(ascii: "\""), escaped else { return raw }
+        var out: [UInt8] = []
+        raw.withUnsafeBytes { Bytes.appendJSONUnescaped($0, to: &out) }
+        return out
+      }
+      #expect(got == expected, "\(String(decoding: line, as: UTF8.self))")
+      if expected != nil { values += 1 }
+    }
+    #expect(values > 1_000)
   }
 }

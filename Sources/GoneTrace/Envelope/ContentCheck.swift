@@ -68,37 +68,36 @@ extension ContentCheck {
     return length
   }
 
-  /// Whether `b` is ASCII without NUL, as nearly every log line is: four words at a time without
-  /// a branch, their bytes or-ed together (a high bit is past ASCII) and a zero-byte test or-ed
-  /// likewise (NUL). The byte-wise scan above then runs only for the rare line that has
-  /// something to report. (Swift's `SIMD32<UInt8>` operators compile to a loop over the lanes.)
+  /// Whether `b` is ASCII without NUL, as nearly every log line is. A byte is NUL or past ASCII
+  /// exactly when `byte | (byte &- 1)` has its high bit set, so sixteen bytes at a time are
+  /// or-ed together with that and the high bits tested once at the end; the byte-wise scan above
+  /// then runs only for the rare line that has something to report. (`SIMD16<UInt8>` compiles to
+  /// SSE2 here: a third of the instructions of the eight-byte words this replaced, which were 8%
+  /// of the work on a line no rule takes. `pointwiseMin` and `SIMD32` compile to calls and loops.)
   static func isPlainASCII(_ b: UnsafeRawBufferPointer) -> Bool {
     guard let base = b.baseAddress else { return true }
     let n = b.count
-    var bits: UInt64 = 0, zeros: UInt64 = 0
-    @inline(__always) func add(_ w: UInt64) {
-      bits |= w
-      zeros |= (w &- ones) & ~w
+    let ones = SIMD16<UInt8>(repeating: 1)
+    var bits = SIMD16<UInt8>(repeating: 0)
+    @inline(__always) func add(_ v: SIMD16<UInt8>) { bits |= v | (v &- ones) }
+    if n >= 16 {
+      var i = 0
+      while i + 32 <= n {
+        add(base.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
+        add(base.loadUnaligned(fromByteOffset: i + 16, as: SIMD16<UInt8>.self))
+        i += 32
+      }
+      if i + 16 <= n { add(base.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)) }
+      // The last sixteen bytes, overlapping what was read (read twice, they answer the same).
+      add(base.loadUnaligned(fromByteOffset: n - 16, as: SIMD16<UInt8>.self))
+    } else if n > 0 {
+      // A short line, padded with a byte that is neither NUL nor past ASCII.
+      var padded = SIMD16<UInt8>(repeating: 0x20)
+      withUnsafeMutableBytes(of: &padded) { $0.copyMemory(from: b) }
+      add(padded)
     }
-    var i = 0
-    while i + 32 <= n {
-      add(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-      add(base.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self))
-      add(base.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self))
-      add(base.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self))
-      i += 32
-    }
-    while i + 8 <= n {
-      add(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-      i += 8
-    }
-    if i < n {
-      // The last bytes, padded with a byte that is neither NUL nor past ASCII.
-      var tail: UInt64 = 0x2020_2020_2020_2020
-      withUnsafeMutableBytes(of: &tail) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[i..<n])) }
-      add(tail)
-    }
-    return (bits | zeros) & high == 0
+    let words = unsafeBitCast(bits, to: (UInt64, UInt64).self)
+    return (words.0 | words.1) & high == 0
   }
 }
 

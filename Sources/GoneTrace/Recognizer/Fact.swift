@@ -331,16 +331,14 @@ public struct Fact: Sendable, Equatable {
   /// A fact of nothing, holding no object: the recognizer appends one and fills it in place
   /// (`fill`). A fact built aside and appended was copied into the list and the original
   /// destroyed: a retain and a release of each of its reference-counted fields, two facts a line.
-  static let blank = Fact()
-
-  /// The blank fact.
-  private init() {
+  /// (Built, not copied from a stored blank: a copy calls retain on each of its empty fields.)
+  init() {
     kind = .gone
     rule = ""
     time = 0
     origin = Origin(input: 0)
     fields = FactFields()
-    body = .empty
+    body = LineText("")
   }
 
   /// Makes this fact the recognizer's: its line is given later (`Recognizer.finish`, shown facts only).

@@ -7,8 +7,9 @@ import Darwin
 /// Decides which prefilter literals a message contains with few passes over it. Each literal
 /// gets an anchor byte: its rarest byte in log text. Literals whose anchor is rare are grouped
 /// by anchor, and one `memchr` walk over the anchor's occurrences settles every literal of the
-/// group (a `memcmp` at each occurrence); literals made only of common bytes keep `memmem`.
-/// The answer is exactly `memmem(message, literal) != nil` for every literal.
+/// group (a `memcmp` at each occurrence); literals made only of common bytes are looked for by
+/// two of their bytes at once (`Bytes.contains(_:_:pair:)`). The answer is exactly
+/// `memmem(message, literal) != nil` for every literal.
 struct LiteralScan: Sendable {
   struct Group: Sendable {
     let byte: UInt8
@@ -16,11 +17,13 @@ struct LiteralScan: Sendable {
     let members: [Int]
   }
 
-  /// Per literal: its group, or -1 for `memmem`.
+  /// Per literal: its group, or -1 (searched for by `pairOf`).
   let groupOf: [Int]
   /// Per literal: offset of the anchor byte in the literal.
   let anchorOffset: [Int]
   let groups: [Group]
+  /// Per literal not in a group: the two places in it that `Bytes.contains(_:_:pair:)` looks for.
+  let pairOf: [(Int, Int)]
 
   init(literals: [[UInt8]]) {
     var groupOf = [Int](repeating: -1, count: literals.count)
@@ -42,10 +45,23 @@ struct LiteralScan: Sendable {
     }
     self.groupOf = groupOf
     self.anchorOffset = anchorOffset
+    pairOf = literals.map(LiteralScan.searchPair)
     self.groups = groups.map { Group(byte: $0.0, members: $0.1) }
   }
 
   static let rareEnough = 2
+
+  /// The two places of `literal` to look for: its least common byte, and the least common at
+  /// another place, as far from the first as ties allow (two bytes apart are less often both
+  /// there by chance). A one-byte literal is looked for by itself twice.
+  static func searchPair(_ literal: [UInt8]) -> (Int, Int) {
+    guard literal.count > 1 else { return (0, 0) }
+    let first = literal.indices.min { (rarity(literal[$0]), $0) < (rarity(literal[$1]), $1) }!
+    let second = literal.indices.filter { $0 != first }.min {
+      (rarity(literal[$0]), -abs($0 - first)) < (rarity(literal[$1]), -abs($1 - first))
+    }!
+    return (first, second)
+  }
 
   /// How common a byte is in log text: 0 rare … 3 very common (a rough ranking; it only decides
   /// speed, never the answer).

@@ -261,7 +261,7 @@ public final class Recognizer {
         for (field, value) in constantsOf[index] { fields.set(field, raw: value) }
       }
       kindsSeen |= kindBit
-      facts.append(Fact.blank)
+      facts.append(Fact())
       facts[facts.count - 1].fill(kind: kinds[index], rule: names[index], time: event.timestamp, origin: event.origin,
         group: event.group, stream: event.stream, fields: consume fields)
       if finals[index] { break }
@@ -315,7 +315,8 @@ public final class Recognizer {
       } else if facts[i].kind == .target, hasRequest {
         continue  // the connection a printed event names is the sender's, not a target
       }
-      if kept != i { facts.swapAt(kept, i) }
+      // Swapped in place: `Array.swapAt` copied both facts (a dozen retains and releases each).
+      if kept != i { facts.withUnsafeMutableBufferPointer { $0.swapAt(kept, i) } }
       kept += 1
     }
     if kept < facts.count { facts.removeSubrange(kept...) }
@@ -382,7 +383,7 @@ public final class Recognizer {
   }
 
   /// Whether `m` holds each prefilter literal a rule searches for (not only at its start), as
-  /// the rule loop decides it: anchor-byte walks, `memmem`. For tests, which compare it
+  /// the rule loop decides it: anchor-byte walks, two-byte searches. For tests, which compare it
   /// with a plain search.
   func searchedLiterals(in m: UnsafeRawBufferPointer) -> [Int: Bool] {
     literalState.update(repeating: 0, count: literalCount)
@@ -409,7 +410,7 @@ public final class Recognizer {
         literalScan.scan(group: g, in: m, literals: literals, state: literalState)
         return literalState[id] == 2
       }
-      let present = Bytes.contains(m, literals[id])
+      let present = Bytes.contains(m, literals[id], pair: literalScan.pairOf[id])
       literalState[id] = present ? 2 : 1
       return present
     }
