@@ -46,6 +46,9 @@ struct InputOptions: ParsableArguments {
   @Option(name: .long, help: ArgumentHelp("Hours of log time whose 410s one window decides (2 h 30 min of logs either side of them are read too).", visibility: .hidden))
   var windowCoreHours: Double = 6
 
+  @Option(name: .long, help: ArgumentHelp("MiB of state a long run may hold in one pass before it is decided in windows (0: always windows).", visibility: .hidden))
+  var wholeRunBudgetMib: Int = TimeSlicing.standard.wholeRunBudget >> 20
+
   func analysisOptions() throws -> AnalysisOptions {
     var options = AnalysisOptions()
     options.forcedFormat = inputFormat
@@ -58,6 +61,7 @@ struct InputOptions: ParsableArguments {
     } else {
       let slice = TimeSlicing.standard.sliceMillis
       options.slicing?.coreSlices = max(1, Int((windowCoreHours * 3_600_000 / Double(slice)).rounded()))
+      options.slicing?.wholeRunBudget = max(0, wholeRunBudgetMib) << 20
     }
     return options
   }

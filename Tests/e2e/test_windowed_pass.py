@@ -3,7 +3,8 @@ everything (`--one-pass`): a long run decided window by window must report exact
 pass reports, byte for byte, and fall back to one pass when a file is out of time order.
 Corpus: scripts/sim/gonetrace_sim.py at a low arrival rate, so 6 MB of raw CloudWatch lines
 (the formats of ../shared/reference/log-formats.md the simulator renders) span 23 hours and
-the default 6-hour windows apply. Needs no moto_server."""
+the default 6-hour windows apply (the tests of windows give no budget for one pass,
+`--whole-run-budget-mib 0`: so small a run fits it). Needs no moto_server."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ def analyze(gonetrace_bin: Path, paths: list[Path], *options: str) -> subprocess
     return r
 
 
+WINDOWS = ("--whole-run-budget-mib", "0")
+
+
 def windows(r: subprocess.CompletedProcess) -> int:
     """How many windows the run decided (from its memory trace): 0 for one pass."""
     marks = [line for line in r.stderr.splitlines() if ": read at" in line and line.startswith("memory window")]
@@ -47,7 +51,7 @@ def test_windows_report_exactly_what_one_pass_reports(gonetrace_bin, corpus):
     files = list(corpus.iterdir())
     one = analyze(gonetrace_bin, files, "--format", "json", "--one-pass")
     assert windows(one) == 0
-    windowed = analyze(gonetrace_bin, files, "--format", "json")
+    windowed = analyze(gonetrace_bin, files, "--format", "json", *WINDOWS)
     assert windows(windowed) == 4  # 23.4 hours in 6-hour cores
     assert windowed.stdout == one.stdout
     report = json.loads(windowed.stdout)
@@ -66,7 +70,7 @@ def test_windows_report_exactly_what_one_pass_reports(gonetrace_bin, corpus):
 def test_the_text_report_and_connections_seen_agree(gonetrace_bin, corpus):
     files = list(corpus.iterdir())
     one = analyze(gonetrace_bin, files, "--format", "text", "--color", "never", "--one-pass")
-    windowed = analyze(gonetrace_bin, files, "--format", "text", "--color", "never")
+    windowed = analyze(gonetrace_bin, files, "--format", "text", "--color", "never", *WINDOWS)
     assert windows(windowed) == 4
     assert "connections seen" in windowed.stdout
     assert windowed.stdout == one.stdout
@@ -74,12 +78,12 @@ def test_the_text_report_and_connections_seen_agree(gonetrace_bin, corpus):
 
 def test_one_thread_and_small_cores_give_the_same_report(gonetrace_bin, corpus):
     files = list(corpus.iterdir())
-    default = analyze(gonetrace_bin, files, "--format", "json")
-    single = analyze(gonetrace_bin, files, "--format", "json", "--threads", "1")
+    default = analyze(gonetrace_bin, files, "--format", "json", *WINDOWS)
+    single = analyze(gonetrace_bin, files, "--format", "json", "--threads", "1", *WINDOWS)
     assert windows(single) == 4
     assert single.stdout == default.stdout
     # 3-hour cores: eight windows, each slice read once and decided in about two of them.
-    small = analyze(gonetrace_bin, files, "--format", "json", "--window-core-hours", "3")
+    small = analyze(gonetrace_bin, files, "--format", "json", "--window-core-hours", "3", *WINDOWS)
     assert windows(small) == 8
     assert small.stdout == default.stdout
 
@@ -96,8 +100,25 @@ def test_a_file_out_of_time_order_is_read_in_one_pass(gonetrace_bin, corpus, tmp
             lines = lines[half:] + lines[:half]
         target.write_bytes(b"".join(lines))
         files.append(target)
-    shuffled = analyze(gonetrace_bin, files, "--format", "json")
+    shuffled = analyze(gonetrace_bin, files, "--format", "json", *WINDOWS)
     one = analyze(gonetrace_bin, files, "--format", "json", "--one-pass")
     assert "out of time order" in shuffled.stderr
     assert "memory read at" in shuffled.stderr  # the one pass's mark
     assert shuffled.stdout == one.stdout
+
+
+def test_a_run_whose_state_fits_the_budget_is_one_pass(gonetrace_bin, corpus):
+    # 6 MB: its first hour says the whole run holds well under the 96 MiB budget, so it is read in
+    # one pass (no windows, no `read in one pass instead` restart), with one pass's report. The
+    # estimate is in the trace; a budget below it gives windows and the same report.
+    files = list(corpus.iterdir())
+    default = analyze(gonetrace_bin, files, "--format", "json")
+    assert windows(default) == 0
+    fits = [line for line in default.stderr.splitlines() if "the whole run fits" in line]
+    assert len(fits) == 1, default.stderr
+    estimate = int(fits[0].split("about ")[1].split(" MiB")[0])
+    assert estimate < 96
+    assert default.stdout == analyze(gonetrace_bin, files, "--format", "json", "--one-pass").stdout
+    below = analyze(gonetrace_bin, files, "--format", "json", "--whole-run-budget-mib", str(estimate))
+    assert windows(below) == 4
+    assert below.stdout == default.stdout

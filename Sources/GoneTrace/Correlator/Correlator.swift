@@ -215,6 +215,14 @@ public struct CorrelationState: Sendable {
     for i in targets.indices { shift(&targets[i].evidence) }
   }
 
+  /// About how much memory the state holds: its requests, connections' activity, links, 410
+  /// lines and target lines, at 460 bytes each. (Measured: after one pass over the 1 GB corpus the
+  /// state holds 175,000 of them and the process 80 MB more than at its start. Message links and
+  /// invocations are not counted: they are written to the store.)
+  var estimatedBytes: Int {
+    (requests.count + activity.count + links.count + gones.count + targets.count) * 460
+  }
+
   public mutating func merge(_ other: CorrelationState) {
     // Merging into an empty state gives `other` itself: skip re-inserting every entry (a big
     // input's state is otherwise copied once per merge level).

@@ -11,6 +11,12 @@ public struct TimeSlicing: Sendable, Equatable {
   public var sliceMillis: EpochMillis
   public var coreSlices: Int
   public var marginSlices: Int
+  /// The state one pass over the whole run may hold (bytes, as `CorrelationState.estimatedBytes`
+  /// counts them): a run whose first hour, scaled by bytes, says its state fits is read in one
+  /// pass, not in windows. One pass peaks at about 1.4 times the estimate (the 1 GB corpus:
+  /// estimated 89 MiB, peaks of 113–130 MB), so 96 MiB keeps it under the 150 MB a run may take
+  /// (docs/streaming-correlator.md, "Session 28").
+  public var wholeRunBudget = 96 << 20
 
   /// Slices of 30 minutes, cores of 6 hours, margins of 2 h 30 min: a connection lives at most
   /// 2 hours, and the farthest a verdict's evidence was measured to reach from its call is
