@@ -144,6 +144,7 @@ enum WindowedPass {
         MemoryTrace.mark("windows: the whole run fits (about \(Int(estimate) >> 20) MiB of state): one pass")
         return nil
       }
+      MemoryTrace.mark("windows: the whole run would hold about \(Int(estimate) >> 20) MiB of state: \(cores) windows")
       read(sample..<extent(0).window.upperBound)
       var verdicts = VerdictList.spilling()
       var connectionsSeen = 0
