@@ -114,11 +114,42 @@ def test_a_run_whose_state_fits_the_budget_is_one_pass(gonetrace_bin, corpus):
     files = list(corpus.iterdir())
     default = analyze(gonetrace_bin, files, "--format", "json")
     assert windows(default) == 0
-    fits = [line for line in default.stderr.splitlines() if "the whole run fits" in line]
+    fits = [line for line in default.stderr.splitlines() if "which fits: one pass" in line]
     assert len(fits) == 1, default.stderr
-    estimate = int(fits[0].split("about ")[1].split(" MiB")[0])
+    estimate = int(fits[0].split(" estimate ")[1].split(" MiB")[0])
     assert estimate < 96
     assert default.stdout == analyze(gonetrace_bin, files, "--format", "json", "--one-pass").stdout
     below = analyze(gonetrace_bin, files, "--format", "json", "--whole-run-budget-mib", str(estimate))
     assert windows(below) == 4
     assert below.stdout == default.stdout
+
+
+def test_a_thin_first_hour_is_not_the_whole_sample(gonetrace_bin, corpus, tmp_path):
+    # The first three hours thinned to one line in 25: the first hour holds far less than 2% of
+    # the run's bytes, so the sample that estimates the run's state doubles until it holds that
+    # much (or reaches the first window's end), and says how many hours it took. The report is
+    # still one pass's.
+    from datetime import datetime, timedelta
+    def time_of(line: bytes):
+        try:
+            return datetime.fromisoformat(line[:23].decode() + "+00:00")
+        except ValueError:
+            return None
+    files = sorted(corpus.iterdir())
+    start = min(t for f in files for t in [time_of(f.read_bytes()[:24])] if t)
+    thinned = []
+    for f in files:
+        kept = [line for i, line in enumerate(f.read_bytes().splitlines(keepends=True))
+                if i % 25 == 0 or (time_of(line) or start) >= start + timedelta(hours=3)]
+        target = tmp_path / f.name
+        target.write_bytes(b"".join(kept))
+        thinned.append(target)
+    r = analyze(gonetrace_bin, thinned, "--format", "json")
+    marks = [line for line in r.stderr.splitlines() if line.startswith("memory windows: the first ")]
+    assert len(marks) == 1, r.stderr
+    hours = float(marks[0].split("the first ")[1].split(" h")[0])
+    assert hours >= 2.0, marks[0]
+    # Without the thinning the first hour is enough.
+    plain = analyze(gonetrace_bin, files, "--format", "json")
+    assert [line for line in plain.stderr.splitlines() if line.startswith("memory windows: the first 1.0 h ")], plain.stderr
+    assert r.stdout == analyze(gonetrace_bin, thinned, "--format", "json", "--one-pass").stdout

@@ -12,9 +12,9 @@ public struct TimeSlicing: Sendable, Equatable {
   public var coreSlices: Int
   public var marginSlices: Int
   /// The state one pass over the whole run may hold (bytes, as `CorrelationState.estimatedBytes`
-  /// counts them): a run whose first hour, scaled by bytes, says its state fits is read in one
+  /// counts them): a run whose first hours, scaled by bytes, say its state fits is read in one
   /// pass, not in windows. One pass peaks at about 1.4 times the estimate (the 1 GB corpus:
-  /// estimated 89 MiB, peaks of 110–130 MiB), so 96 MiB keeps it under the 150 MB a run may take
+  /// estimated 85 MiB, peaks of 110–130 MiB), so 96 MiB keeps it under the 150 MB a run may take
   /// (docs/streaming-correlator.md, "Session 28").
   public var wholeRunBudget = 96 << 20
 

@@ -28,7 +28,7 @@ import Darwin
 /// returns nil for anything else, and the caller reads everything at once. A file found out of
 /// time order while reading (an event more than `TimeSlicing.disorderMillis` outside its slice)
 /// also returns nil, and the run starts over in one pass. So does a run whose state fits in
-/// `TimeSlicing.wholeRunBudget`, as its first hour tells: windows would cost it time and save
+/// `TimeSlicing.wholeRunBudget`, as its first hours tell: windows would cost it time and save
 /// it no memory it needs.
 enum WindowedPass {
   static func run(_ inputs: [Input], options: AnalysisOptions) -> Analyzer.PassResult? {
@@ -134,18 +134,30 @@ enum WindowedPass {
       // time: the margins are correlated twice, every connection's timeline and every verdict
       // is written away and read back (a fifth of a 1 GB run). A run whose whole state fits in
       // the budget is read in one pass instead, as the state of its first hour tells, scaled by
-      // bytes. (One pass reads that hour again, 3% of a 1 GB run; windows keep it.)
-      let sample = min(slices, max(1, Int(3_600_000 / slicing.sliceMillis)))
+      // bytes. (One pass reads that hour again, 3% of a 1 GB run; windows keep it.) An hour
+      // holding less than 2% of the run's bytes says too little: the sample doubles until it
+      // holds that much, and a first window that still does not is decided in windows.
+      let firstWindowEnd = extent(0).window.upperBound
+      var sample = min(firstWindowEnd, max(1, Int(3_600_000 / slicing.sliceMillis)))
       read(0..<sample)
       reading.wait()
-      let estimate = Double(collector.estimatedBytes) * Double(bytes(ofSlices: slices))
-        / Double(max(1, bytes(ofSlices: sample)))
-      guard estimate > Double(slicing.wholeRunBudget) else {
-        MemoryTrace.mark("windows: the whole run fits (about \(Int(estimate) >> 20) MiB of state): one pass")
+      while sample < firstWindowEnd, bytes(ofSlices: sample) * 50 < bytes(ofSlices: slices) {
+        let more = min(firstWindowEnd, 2 * sample)
+        read(sample..<more)
+        reading.wait()
+        sample = more
+      }
+      let sampled = bytes(ofSlices: sample)
+      let estimate = Double(collector.estimatedBytes) * Double(bytes(ofSlices: slices)) / Double(max(1, sampled))
+      let hours = Double(sample) * Double(slicing.sliceMillis) / 3_600_000
+      let about = "the first \(hours) h (\(sampled * 100 / max(1, bytes(ofSlices: slices)))% of the bytes) estimate"
+        + " \(Int(estimate) >> 20) MiB of state for the whole run"
+      guard estimate > Double(slicing.wholeRunBudget) || sampled * 50 < bytes(ofSlices: slices) else {
+        MemoryTrace.mark("windows: \(about), which fits: one pass")
         return nil
       }
-      MemoryTrace.mark("windows: the whole run would hold about \(Int(estimate) >> 20) MiB of state: \(cores) windows")
-      read(sample..<extent(0).window.upperBound)
+      MemoryTrace.mark("windows: \(about): \(cores) windows")
+      read(sample..<firstWindowEnd)
       var verdicts = VerdictList.spilling()
       var connectionsSeen = 0
       var duplicates: [DuplicateLine] = []
