@@ -134,9 +134,9 @@ enum WindowedPass {
       // time: the margins are correlated twice, every connection's timeline and every verdict
       // is written away and read back (a fifth of a 1 GB run). A run whose whole state fits in
       // the budget is read in one pass instead, as the state of its first hour tells, scaled by
-      // bytes. (One pass reads that hour again, 3% of a 1 GB run; windows keep it.) An hour
-      // holding less than 2% of the run's bytes says too little: the sample doubles until it
-      // holds that much, and a first window that still does not is decided in windows.
+      // bytes. An hour holding less than 2% of the run's bytes says too little: the sample
+      // doubles until it holds that much, and a first window that still does not is decided in
+      // windows. (One pass reads the sample again, 3% of a 1 GB run; windows keep it.)
       let firstWindowEnd = extent(0).window.upperBound
       var sample = min(firstWindowEnd, max(1, Int(3_600_000 / slicing.sliceMillis)))
       read(0..<sample)
