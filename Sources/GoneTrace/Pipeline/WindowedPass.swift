@@ -138,21 +138,22 @@ enum WindowedPass {
       // doubles until it holds that much, and a first window that still does not is decided in
       // windows. (One pass reads the sample again, 3% of a 1 GB run; windows keep it.)
       let firstWindowEnd = extent(0).window.upperBound
+      let total = bytes(ofSlices: slices)
       var sample = min(firstWindowEnd, max(1, Int(3_600_000 / slicing.sliceMillis)))
       read(0..<sample)
       reading.wait()
-      while sample < firstWindowEnd, bytes(ofSlices: sample) * 50 < bytes(ofSlices: slices) {
+      while sample < firstWindowEnd, bytes(ofSlices: sample) * 50 < total {
         let more = min(firstWindowEnd, 2 * sample)
         read(sample..<more)
         reading.wait()
         sample = more
       }
       let sampled = bytes(ofSlices: sample)
-      let estimate = Double(collector.estimatedBytes) * Double(bytes(ofSlices: slices)) / Double(max(1, sampled))
+      let estimate = Double(collector.estimatedBytes) * Double(total) / Double(max(1, sampled))
       let hours = Double(sample) * Double(slicing.sliceMillis) / 3_600_000
-      let about = "the first \(hours) h (\(sampled * 100 / max(1, bytes(ofSlices: slices)))% of the bytes) estimate"
+      let about = "the first \(hours) h (\(sampled * 100 / max(1, total))% of the bytes) estimate"
         + " \(Int(estimate) >> 20) MiB of state for the whole run"
-      guard estimate > Double(slicing.wholeRunBudget) || sampled * 50 < bytes(ofSlices: slices) else {
+      guard estimate > Double(slicing.wholeRunBudget) || sampled * 50 < total else {
         MemoryTrace.mark("windows: \(about), which fits: one pass")
         return nil
       }
